@@ -45,8 +45,9 @@ def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    return api.create_response(request, {"code": f"http_{exc.status_code}", "message": str(exc)},
-                               status=exc.status_code)
+    return api.create_response(
+        request, {"code": f"http_{exc.status_code}", "message": str(exc)}, status=exc.status_code
+    )
 
 
 from linli.accounts.api import router as accounts_router  # noqa: E402

@@ -55,7 +55,9 @@ def database_from_url(url: str) -> dict[str, object]:
     """Parse ``postgres://user:pass@host:port/name?sslmode=..`` into a Django DATABASES entry."""
     parsed = urlparse(url)
     if parsed.scheme not in {"postgres", "postgresql", "pgsql"}:
-        raise ImproperlyConfigured(f"DATABASE_URL scheme {parsed.scheme!r} is not supported (use postgres://)")
+        raise ImproperlyConfigured(
+            f"DATABASE_URL scheme {parsed.scheme!r} is not supported (use postgres://)"
+        )
     options = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
     return {
         "ENGINE": "django.db.backends.postgresql",
@@ -84,7 +86,9 @@ if PRODUCTION and DEBUG:
 SECRET_KEY = env_str("LINLI_SECRET_KEY")
 if not SECRET_KEY:
     if PRODUCTION:
-        raise ImproperlyConfigured("LINLI_SECRET_KEY must be set in production (at least 50 random characters)")
+        raise ImproperlyConfigured(
+            "LINLI_SECRET_KEY must be set in production (at least 50 random characters)"
+        )
     # Development only: a per-checkout key kept outside the repository, created on first use.
     _key_file = BASE_DIR / "var" / "dev-secret-key"
     if _key_file.exists():
@@ -99,7 +103,9 @@ if not SECRET_KEY:
 elif PRODUCTION and len(SECRET_KEY) < 50:
     raise ImproperlyConfigured("LINLI_SECRET_KEY is too short (at least 50 characters)")
 
-ALLOWED_HOSTS = env_list("LINLI_ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"])
+ALLOWED_HOSTS = env_list(
+    "LINLI_ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"]
+)
 if PRODUCTION and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("LINLI_ALLOWED_HOSTS must be set in production")
 CSRF_TRUSTED_ORIGINS = env_list("LINLI_CSRF_TRUSTED_ORIGINS", [])

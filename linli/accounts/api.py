@@ -60,7 +60,7 @@ def token(request: HttpRequest, payload: TokenIn) -> Any:
         raise ApiError("missing_credentials", "请提供用户名和密码,或手机号和验证码", status=400)
     if user is None:
         raise ApiError("invalid_credentials", "账号、密码或验证码不正确", status=401)
-    row, raw = api_token_create(user=user, name=payload.name)  # type: ignore[arg-type]
+    row, raw = api_token_create(user=user, name=payload.name)
     return {"token": raw, "expires_at": row.expires_at.isoformat()}
 
 
@@ -82,10 +82,16 @@ class MeOut(Schema):
 def me(request: HttpRequest) -> Any:
     user: User = request.user  # type: ignore[assignment]
     return {
-        "id": user.id, "username": user.username, "display_name": user.display_name, "kind": user.kind,
+        "id": user.id,
+        "username": user.username,
+        "display_name": user.display_name,
+        "kind": user.kind,
         "memberships": [
-            {"role": m.role, "role_label": m.get_role_display(),
-             "anchor": str(m.region or m.grid or m.unit or "全局")}
+            {
+                "role": m.role,
+                "role_label": m.get_role_display(),
+                "anchor": str(m.region or m.grid or m.unit or "全局"),
+            }
             for m in active_memberships(user)
         ],
     }

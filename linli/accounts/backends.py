@@ -14,19 +14,27 @@ class StaffPasswordBackend(ModelBackend):
     """Username + password, for staff accounts only (residents have no usable password)."""
 
     def authenticate(
-        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
     ) -> User | None:
         user = super().authenticate(request, username=username, password=password, **kwargs)
         if user is None or getattr(user, "kind", None) != UserKind.STAFF:
             return None
-        return user  # type: ignore[return-value]
+        return user
 
 
 class PhoneCodeBackend(ModelBackend):
     """Phone + one-time SMS code; the code is checked and consumed by ``sms_code_verify``."""
 
     def authenticate(  # type: ignore[override]
-        self, request: HttpRequest | None, phone: str | None = None, sms_code: str | None = None, **kwargs: Any
+        self,
+        request: HttpRequest | None,
+        phone: str | None = None,
+        sms_code: str | None = None,
+        **kwargs: Any,
     ) -> User | None:
         if not phone or not sms_code:
             return None

@@ -33,7 +33,9 @@ class User(AbstractUser):
         verbose_name_plural = _("用户")
         ordering = ["username"]
         constraints = [
-            models.UniqueConstraint(fields=["phone"], condition=~models.Q(phone=""), name="user_phone_unique"),
+            models.UniqueConstraint(
+                fields=["phone"], condition=~models.Q(phone=""), name="user_phone_unique"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -80,18 +82,33 @@ class Unit(TimeStampedModel):
 class Membership(TimeStampedModel):
     """One role a user holds, anchored on a region subtree, a grid, a unit, or (admin) everything."""
 
-    user = models.ForeignKey(User, verbose_name=_("用户"), on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        User, verbose_name=_("用户"), on_delete=models.CASCADE, related_name="memberships"
+    )
     role = models.CharField(_("角色"), max_length=32, choices=Role.choices)
     region = models.ForeignKey(
-        "places.Region", verbose_name=_("区域"), null=True, blank=True, on_delete=models.PROTECT,
+        "places.Region",
+        verbose_name=_("区域"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="memberships",
     )
     grid = models.ForeignKey(
-        "places.Grid", verbose_name=_("网格"), null=True, blank=True, on_delete=models.PROTECT,
+        "places.Grid",
+        verbose_name=_("网格"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="memberships",
     )
     unit = models.ForeignKey(
-        Unit, verbose_name=_("单位"), null=True, blank=True, on_delete=models.PROTECT, related_name="memberships"
+        Unit,
+        verbose_name=_("单位"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="memberships",
     )
     is_active = models.BooleanField(_("有效"), default=True)
     note = models.CharField(_("备注"), max_length=200, blank=True)
@@ -110,20 +127,40 @@ class Membership(TimeStampedModel):
             # Each role is anchored on exactly the kind of object its scope needs (roles.ROLE_SCOPE_KIND).
             models.CheckConstraint(
                 condition=(
-                    models.Q(role__in=[r for r, k in ROLE_SCOPE_KIND.items() if k == ScopeKind.REGION],
-                             region__isnull=False, grid__isnull=True, unit__isnull=True)
-                    | models.Q(role__in=[r for r, k in ROLE_SCOPE_KIND.items() if k == ScopeKind.GRID],
-                               region__isnull=True, grid__isnull=False, unit__isnull=True)
-                    | models.Q(role__in=[r for r, k in ROLE_SCOPE_KIND.items() if k == ScopeKind.UNIT],
-                               region__isnull=True, grid__isnull=True, unit__isnull=False)
-                    | models.Q(role__in=[r for r, k in ROLE_SCOPE_KIND.items() if k == ScopeKind.GLOBAL],
-                               region__isnull=True, grid__isnull=True, unit__isnull=True)
+                    models.Q(
+                        role__in=[r for r, k in ROLE_SCOPE_KIND.items() if k == ScopeKind.REGION],
+                        region__isnull=False,
+                        grid__isnull=True,
+                        unit__isnull=True,
+                    )
+                    | models.Q(
+                        role__in=[r for r, k in ROLE_SCOPE_KIND.items() if k == ScopeKind.GRID],
+                        region__isnull=True,
+                        grid__isnull=False,
+                        unit__isnull=True,
+                    )
+                    | models.Q(
+                        role__in=[r for r, k in ROLE_SCOPE_KIND.items() if k == ScopeKind.UNIT],
+                        region__isnull=True,
+                        grid__isnull=True,
+                        unit__isnull=False,
+                    )
+                    | models.Q(
+                        role__in=[r for r, k in ROLE_SCOPE_KIND.items() if k == ScopeKind.GLOBAL],
+                        region__isnull=True,
+                        grid__isnull=True,
+                        unit__isnull=True,
+                    )
                 ),
                 name="membership_anchor_matches_role",
             ),
             # NULL anchors compared as 0 so a second identical grant is refused on SQLite and PostgreSQL alike.
             models.UniqueConstraint(
-                "user", "role", Coalesce("region", 0), Coalesce("grid", 0), Coalesce("unit", 0),
+                "user",
+                "role",
+                Coalesce("region", 0),
+                Coalesce("grid", 0),
+                Coalesce("unit", 0),
                 name="membership_unique",
             ),
         ]

@@ -64,10 +64,20 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.WINDOW_STAFF: frozenset({Capability.VIEW_PLACES, Capability.VIEW_PEOPLE, Capability.VIEW_WORKBENCH}),
     Role.BACK_OFFICE: frozenset({Capability.VIEW_PLACES, Capability.VIEW_PEOPLE, Capability.VIEW_WORKBENCH}),
     Role.COMMUNITY_SECRETARY: frozenset(
-        {Capability.VIEW_PLACES, Capability.VIEW_PEOPLE, Capability.VIEW_WORKBENCH, Capability.MANAGE_ACCOUNTS}
+        {
+            Capability.VIEW_PLACES,
+            Capability.VIEW_PEOPLE,
+            Capability.VIEW_WORKBENCH,
+            Capability.MANAGE_ACCOUNTS,
+        }
     ),
     Role.STREET_STAFF: frozenset(
-        {Capability.VIEW_PLACES, Capability.VIEW_PEOPLE, Capability.VIEW_WORKBENCH, Capability.MANAGE_ACCOUNTS}
+        {
+            Capability.VIEW_PLACES,
+            Capability.VIEW_PEOPLE,
+            Capability.VIEW_WORKBENCH,
+            Capability.MANAGE_ACCOUNTS,
+        }
     ),
     Role.DISTRICT_STAFF: frozenset(
         {
@@ -81,6 +91,12 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.UNIT_HANDLER: frozenset({Capability.VIEW_WORKBENCH}),
     # Auditors read the trail, not residents' data (separation of duties, AC-5).
     Role.AUDITOR: frozenset({Capability.VIEW_AUDIT, Capability.VIEW_WORKBENCH}),
-    Role.ADMIN: frozenset({Capability.VIEW_PLACES, Capability.EDIT_PLACES, Capability.MANAGE_ACCOUNTS,
-                           Capability.VIEW_WORKBENCH}),
+    Role.ADMIN: frozenset(
+        {
+            Capability.VIEW_PLACES,
+            Capability.EDIT_PLACES,
+            Capability.MANAGE_ACCOUNTS,
+            Capability.VIEW_WORKBENCH,
+        }
+    ),
 }

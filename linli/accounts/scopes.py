@@ -17,9 +17,7 @@ def active_memberships(user: User) -> list[Membership]:
     if cached is None:
         from linli.accounts.models import Membership
 
-        cached = list(
-            Membership.objects.filter(user=user, is_active=True).select_related("region", "grid")
-        )
+        cached = list(Membership.objects.filter(user=user, is_active=True).select_related("region", "grid"))
         user.__dict__["_linli_memberships"] = cached
     return cached
 
@@ -43,7 +41,9 @@ def build_scope(user: User, capability: str) -> Scope:
             units.add(m.unit_id)
     # Drop paths already covered by a shorter one, so the SQL stays small.
     minimal = tuple(sorted(p for p in paths if not any(p != q and p.startswith(q) for q in paths)))
-    return Scope(is_global=is_global, region_paths=minimal, grid_ids=frozenset(grids), unit_ids=frozenset(units))
+    return Scope(
+        is_global=is_global, region_paths=minimal, grid_ids=frozenset(grids), unit_ids=frozenset(units)
+    )
 
 
 def user_roles(user: User) -> set[str]:

@@ -147,7 +147,12 @@ def api_token_user(*, raw: str) -> User | None:
 
 
 def membership_grant(
-    *, user: User, role: str, region_id: int | None = None, grid_id: int | None = None, unit_id: int | None = None
+    *,
+    user: User,
+    role: str,
+    region_id: int | None = None,
+    grid_id: int | None = None,
+    unit_id: int | None = None,
 ) -> Membership:
     """Grant a role anchored where the role needs it; refuses a mismatched anchor with a clear error."""
     kind = ROLE_SCOPE_KIND.get(role)
@@ -161,7 +166,11 @@ def membership_grant(
     if role != Role.RESIDENT and user.kind != UserKind.STAFF:
         raise AccountError("not_staff", _("居民账号不能授予工作人员角色"))
     membership, _created = Membership.objects.get_or_create(
-        user=user, role=role, region_id=region_id, grid_id=grid_id, unit_id=unit_id,
+        user=user,
+        role=role,
+        region_id=region_id,
+        grid_id=grid_id,
+        unit_id=unit_id,
         defaults={"is_active": True},
     )
     if not membership.is_active:

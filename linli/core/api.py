@@ -20,7 +20,9 @@ class ErrorOut(Schema):
 class ApiError(Exception):
     """Raise from an endpoint to answer ``{code, message}`` with the given HTTP status."""
 
-    def __init__(self, code: str, message: str, status: int = 400, details: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, code: str, message: str, status: int = 400, details: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -36,8 +38,6 @@ class BearerToken(HttpBearer):
         if user is not None:
             request.user = user
         return user
-
-
 
 
 session_or_token = [django_auth, BearerToken()]
@@ -58,11 +58,15 @@ class CappedPagination(PaginationBase):
 
     items_attribute = "items"
 
-    def paginate_queryset(self, queryset: Any, pagination: Input, **params: Any) -> dict[str, Any]:
+    def paginate_queryset(
+        self, queryset: Any, pagination: Any, request: HttpRequest | None = None, **params: Any
+    ) -> dict[str, Any]:
         offset = (pagination.page - 1) * pagination.page_size
         return {
             "items": list(queryset[offset : offset + pagination.page_size]),
-            "count": queryset.count() if hasattr(queryset, "count") and callable(queryset.count) else len(queryset),
+            "count": queryset.count()
+            if hasattr(queryset, "count") and callable(queryset.count)
+            else len(queryset),
             "page": pagination.page,
             "page_size": pagination.page_size,
         }

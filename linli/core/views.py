@@ -11,8 +11,8 @@ from linli.accounts.scopes import active_memberships, user_has_capability
 def home(request: HttpRequest) -> HttpResponse:
     """Role-aware home: the resident home (phone) or the staff workbench shell (desktop)."""
     user = request.user
-    if user.is_authenticated and user_has_capability(user, Capability.VIEW_WORKBENCH):  # type: ignore[arg-type]
-        memberships = active_memberships(user)  # type: ignore[arg-type]
+    if user.is_authenticated and user_has_capability(user, Capability.VIEW_WORKBENCH):
+        memberships = active_memberships(user)
         return render(request, "core/workbench.html", {"memberships": memberships})
     return render(request, "core/resident_home.html")
 

@@ -53,8 +53,14 @@ def locate(request: HttpRequest, params: Query[LocateIn]) -> Any:
     except LocateError as exc:
         raise ApiError(exc.code, exc.message, status=400) from exc
     return {
-        "lat": loc.lat, "lng": loc.lng, "grid": loc.grid, "estate": loc.estate, "community": loc.community,
-        "street": loc.street, "district": loc.district, "snapped": loc.snapped,
+        "lat": loc.lat,
+        "lng": loc.lng,
+        "grid": loc.grid,
+        "estate": loc.estate,
+        "community": loc.community,
+        "street": loc.street,
+        "district": loc.district,
+        "snapped": loc.snapped,
         "distance_m": round(loc.distance_m, 1),
     }
 
@@ -95,10 +101,17 @@ def grid_detail(request: HttpRequest, grid_id: int) -> Any:
     if grid is None:
         raise Http404
     return {
-        "id": grid.id, "code": grid.code, "name": grid.name, "households": grid.households,
-        "community_id": grid.community_id, "community.name": grid.community.name,
+        "id": grid.id,
+        "code": grid.code,
+        "name": grid.name,
+        "households": grid.households,
+        "community_id": grid.community_id,
+        "community.name": grid.community.name,
         "street_name": grid.community.parent.name if grid.community.parent else "",
-        "lat": grid.lat, "lng": grid.lng, "area_m2": grid.area_m2, "boundary": grid.boundary,
+        "lat": grid.lat,
+        "lng": grid.lng,
+        "area_m2": grid.area_m2,
+        "boundary": grid.boundary,
         "workers": [{"id": m.user.id, "name": str(m.user)} for m in grid.worker_memberships],  # type: ignore[attr-defined]
     }
 
@@ -126,8 +139,18 @@ def public_layer(request: HttpRequest, level: str) -> Any:
     if level not in {Level.DISTRICT, Level.STREET, Level.COMMUNITY}:
         raise ApiError("invalid_layer", "图层只能是 district、street 或 community", status=400)
     features = [
-        {"type": "Feature", "id": r.id, "geometry": r.boundary,
-         "properties": {"id": r.id, "name": r.name, "code": r.code, "level": r.level, "parent_id": r.parent_id}}
+        {
+            "type": "Feature",
+            "id": r.id,
+            "geometry": r.boundary,
+            "properties": {
+                "id": r.id,
+                "name": r.name,
+                "code": r.code,
+                "level": r.level,
+                "parent_id": r.parent_id,
+            },
+        }
         for r in map_layer_public(level=level)
     ]
     return feature_collection(features)
@@ -137,9 +160,18 @@ def public_layer(request: HttpRequest, level: str) -> Any:
 def grid_layer(request: HttpRequest, community_id: int | None = None) -> Any:
     """GeoJSON of the grids the caller may see (worker names are on the grid detail, not here)."""
     features = [
-        {"type": "Feature", "id": g.id, "geometry": g.boundary,
-         "properties": {"id": g.id, "name": g.name, "code": g.code, "community": g.community.name,
-                        "households": g.households}}
+        {
+            "type": "Feature",
+            "id": g.id,
+            "geometry": g.boundary,
+            "properties": {
+                "id": g.id,
+                "name": g.name,
+                "code": g.code,
+                "community": g.community.name,
+                "households": g.households,
+            },
+        }
         for g in grid_list_for_user(user=request.user, community_id=community_id)  # type: ignore[arg-type]
     ]
     return feature_collection(features)

@@ -196,7 +196,9 @@ class LocatorIndex:
                 snapped[missing[found]] = True
         return BulkLocation(grid_index=grid_index, snapped=snapped, _grid_ids=self.grid_ids)
 
-    def locate_many(self, lats: Sequence[float] | FloatArray, lngs: Sequence[float] | FloatArray) -> BulkLocation:
+    def locate_many(
+        self, lats: Sequence[float] | FloatArray, lngs: Sequence[float] | FloatArray
+    ) -> BulkLocation:
         lat_arr = np.asarray(lats, dtype=np.float64)
         lng_arr = np.asarray(lngs, dtype=np.float64)
         return self.locate_points(shapely.points(lng_arr, lat_arr))
@@ -223,8 +225,9 @@ def _build(version: str) -> LocatorIndex:
     ]
     estates = [
         (e.id, e.name, e.code, e.boundary)
-        for e in Region.objects.filter(level=Level.ESTATE).exclude(boundary=None).only("id", "name", "code",
-                                                                                      "boundary")
+        for e in Region.objects.filter(level=Level.ESTATE)
+        .exclude(boundary=None)
+        .only("id", "name", "code", "boundary")
     ]
     regions = {
         r.id: r
@@ -243,7 +246,10 @@ def _build(version: str) -> LocatorIndex:
             PlaceRef(district.id, district.name, district.code),
         )
     return LocatorIndex(
-        version=version, grids=grids, estates=estates, chains=chains,
+        version=version,
+        grids=grids,
+        estates=estates,
+        chains=chains,
         tolerance_m=float(settings.LINLI_LOCATE_TOLERANCE_M),
     )
 

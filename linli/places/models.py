@@ -58,7 +58,12 @@ class Region(GeoBoxed, TimeStampedModel):
     """One node of district → street → community → estate → building."""
 
     parent = models.ForeignKey(
-        "self", verbose_name=_("上级"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+        "self",
+        verbose_name=_("上级"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
     )
     level = models.CharField(_("层级"), max_length=16, choices=Level.choices)
     code = models.CharField(_("编码"), max_length=40, unique=True)
@@ -67,7 +72,11 @@ class Region(GeoBoxed, TimeStampedModel):
     path = models.CharField(_("路径"), max_length=400, unique=True, editable=False)
     # Buildings only: the grid their point falls in (set by the locator when geometry changes).
     grid = models.ForeignKey(
-        "places.Grid", verbose_name=_("所属网格"), null=True, blank=True, on_delete=models.SET_NULL,
+        "places.Grid",
+        verbose_name=_("所属网格"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="buildings",
     )
     households = models.PositiveIntegerField(_("户数"), default=0)
@@ -89,8 +98,10 @@ class Region(GeoBoxed, TimeStampedModel):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=(models.Q(level=Level.DISTRICT, parent__isnull=True)
-                           | (~models.Q(level=Level.DISTRICT) & models.Q(parent__isnull=False))),
+                condition=(
+                    models.Q(level=Level.DISTRICT, parent__isnull=True)
+                    | (~models.Q(level=Level.DISTRICT) & models.Q(parent__isnull=False))
+                ),
                 name="region_only_district_is_root",
             ),
         ]
@@ -103,7 +114,10 @@ class Grid(GeoBoxed, TimeStampedModel):
     """A 网格: a polygon inside one community with its responsible grid worker(s)."""
 
     community = models.ForeignKey(
-        Region, verbose_name=_("所属社区"), on_delete=models.PROTECT, related_name="grids",
+        Region,
+        verbose_name=_("所属社区"),
+        on_delete=models.PROTECT,
+        related_name="grids",
         limit_choices_to={"level": Level.COMMUNITY},
     )
     code = models.CharField(_("编码"), max_length=40, unique=True)

@@ -36,7 +36,9 @@ def grid_detail_for_user(*, user: User, grid_id: int) -> Grid | None:
     )
 
 
-def region_list_for_user(*, user: User, level: str | None = None, parent_id: int | None = None) -> QuerySet[Region]:
+def region_list_for_user(
+    *, user: User, level: str | None = None, parent_id: int | None = None
+) -> QuerySet[Region]:
     qs = Region.objects.for_user(user)
     if level:
         qs = qs.filter(level=level)

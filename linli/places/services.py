@@ -38,7 +38,10 @@ def _apply_geometry(obj: Region | Grid, boundary: Any | None, *, point: tuple[fl
         summary = summarize(geom)
         obj.boundary = geometry_to_geojson(geom)
         obj.min_lng, obj.min_lat, obj.max_lng, obj.max_lat = (
-            summary.min_lng, summary.min_lat, summary.max_lng, summary.max_lat,
+            summary.min_lng,
+            summary.min_lat,
+            summary.max_lng,
+            summary.max_lat,
         )
         obj.lat, obj.lng, obj.area_m2 = summary.lat, summary.lng, summary.area_m2
     elif point is not None:
@@ -66,13 +69,21 @@ def region_create(
     expected_parent = PARENT_LEVEL.get(level, "?")
     if expected_parent == "?":
         raise PlacesError("invalid_level", f"未知层级: {level}")
-    if (parent is None) != (expected_parent is None) or (parent is not None and parent.level != expected_parent):
+    if (parent is None) != (expected_parent is None) or (
+        parent is not None and parent.level != expected_parent
+    ):
         raise PlacesError("invalid_parent", f"{name}: 上级层级不正确")
     if not code or "/" in code:
         raise PlacesError("invalid_code", f"{name}: 编码不能为空或包含“/”")
     region = Region(
-        parent=parent, level=level, code=code, name=name, households=households, population=population,
-        address=address, path=(parent.path if parent else "/") + code + "/",
+        parent=parent,
+        level=level,
+        code=code,
+        name=name,
+        households=households,
+        population=population,
+        address=address,
+        path=(parent.path if parent else "/") + code + "/",
     )
     try:
         _apply_geometry(region, boundary, point=point)
@@ -91,8 +102,19 @@ def region_set_boundary(*, region: Region, boundary: Any) -> Region:
     except GeometryError as exc:
         raise PlacesError(exc.code, f"{region.name}: {exc.message}") from exc
     with transaction.atomic():
-        region.save(update_fields=["boundary", "lat", "lng", "min_lng", "min_lat", "max_lng", "max_lat",
-                                   "area_m2", "updated_at"])
+        region.save(
+            update_fields=[
+                "boundary",
+                "lat",
+                "lng",
+                "min_lng",
+                "min_lat",
+                "max_lng",
+                "max_lat",
+                "area_m2",
+                "updated_at",
+            ]
+        )
         geometry_version_bump()
     return region
 
@@ -120,8 +142,19 @@ def grid_set_boundary(*, grid: Grid, boundary: Any) -> Grid:
     except GeometryError as exc:
         raise PlacesError(exc.code, f"{grid.name}: {exc.message}") from exc
     with transaction.atomic():
-        grid.save(update_fields=["boundary", "lat", "lng", "min_lng", "min_lat", "max_lng", "max_lat",
-                                 "area_m2", "updated_at"])
+        grid.save(
+            update_fields=[
+                "boundary",
+                "lat",
+                "lng",
+                "min_lng",
+                "min_lat",
+                "max_lng",
+                "max_lat",
+                "area_m2",
+                "updated_at",
+            ]
+        )
         geometry_version_bump()
     return grid
 
@@ -131,8 +164,9 @@ def buildings_assign_grids() -> int:
     from linli.places.locator import get_locator
 
     locator = get_locator()
-    buildings = list(Region.objects.filter(level=Level.BUILDING, lat__isnull=False).only("id", "lat", "lng",
-                                                                                          "grid_id"))
+    buildings = list(
+        Region.objects.filter(level=Level.BUILDING, lat__isnull=False).only("id", "lat", "lng", "grid_id")
+    )
     if not buildings:
         return 0
     result = locator.locate_many([b.lat for b in buildings], [b.lng for b in buildings])  # type: ignore[misc]
