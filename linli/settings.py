@@ -125,6 +125,8 @@ INSTALLED_APPS = [
     "linli.core",
     "linli.accounts",
     "linli.places",
+    "linli.security",
+    "linli.cases",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,71 @@
+# linli — the README's commands. Everything installs into .venv from pinned versions.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# Test workers: xdist processes (auto = one per core).
+TEST_WORKERS ?= auto
+
+.PHONY: run test install install-dev migrate demo serve lint typecheck bench check-deploy browser clean
+
+run: install migrate demo serve  ## set up and serve the platform with the demo district on SQLite
+
+test: install-dev browser  ## install what tests need and run the whole suite
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) -p no:randomly
+
+$(VENV)/bin/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade "pip>=24"
+
+$(VENV)/.installed: $(VENV)/bin/activate pyproject.toml constraints.txt
+	$(PIP) install --quiet -c constraints.txt -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(PIP) install --quiet -c constraints.txt -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+# Browser tests drive Debian's Chromium; no test tool downloads a browser of its own.
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = "0" ]; then \
+			echo "Installing Debian chromium for the browser tests"; \
+			(apt-get install -y -qq chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium)); \
+		else \
+			echo "Browser tests need /usr/bin/chromium: run 'sudo apt-get install -y chromium'"; exit 1; \
+		fi; \
+	fi
+
+migrate: install
+	$(PY) manage.py migrate --no-input -v 0
+
+demo: install
+	$(PY) manage.py seed_demo
+
+serve: install
+	$(PY) manage.py collectstatic --no-input -v 0
+	@echo "linli is serving on http://$(HOST):$(PORT)/  (Ctrl-C stops it)"
+	$(VENV)/bin/python -m linli.serve --host $(HOST) --port $(PORT)
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: install-dev
+	$(VENV)/bin/mypy linli
+
+check-deploy: install
+	LINLI_ENV=production LINLI_SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(64))') \
+	LINLI_ALLOWED_HOSTS=linli.example.org $(PY) manage.py check --deploy --fail-level WARNING
+
+bench: install-dev
+	$(PY) bench/grid_routing.py
+
+clean:
+	rm -rf $(VENV) var/static

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class CasesConfig(AppConfig):
+    name = "linli.cases"
+    label = "cases"
+    verbose_name = "诉求工单"
