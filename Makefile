@@ -60,8 +60,13 @@ lint: install-dev
 typecheck: install-dev
 	$(VENV)/bin/mypy linli
 
+# The production profile with throwaway keys: it must pass Django's deployment checklist with no warning.
 check-deploy: install
 	LINLI_ENV=production LINLI_SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(64))') \
+	LINLI_DATA_KEYS=ci1:$$($(PY) -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())') \
+	LINLI_DATA_KEY_ID=ci1 \
+	LINLI_BLIND_INDEX_KEY=$$($(PY) -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())') \
+	LINLI_AUDIT_KEY=ci1:$$($(PY) -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())') \
 	LINLI_ALLOWED_HOSTS=linli.example.org $(PY) manage.py check --deploy --fail-level WARNING
 
 bench: install-dev

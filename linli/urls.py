@@ -1,7 +1,9 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
-from linli.api import api
+from linli.accounts import views as account_views
+from linli.api import api, api_not_found
+from linli.stations.api import nearest_direct as stations_nearest_direct
 
 admin.site.site_header = "邻里 · 后台管理"
 admin.site.site_title = "邻里后台"
@@ -11,6 +13,16 @@ urlpatterns = [
     path("", include("linli.core.urls")),
     path("accounts/", include("linli.accounts.urls")),
     path("places/", include("linli.places.urls")),
+    path("stations/", include("linli.stations.urls")),
+    path("catalog/", include("linli.catalog.urls")),
+    path("bookings/", include("linli.bookings.urls")),
+    path("notifications/", include("linli.notifications.urls")),
+    path("security/", include("linli.security.urls")),
+    # The hottest public endpoint, resolved before the API's long URL list (see nearest_direct).
+    path("api/stations/nearest", stations_nearest_direct),
     path("api/", api.urls),
+    re_path(r"^api/(?P<rest>.*)$", api_not_found),  # after every endpoint: unmatched API URLs get JSON
+    # The admin signs in through our page: lockout, the second factor and the first-run notice apply (AC-6).
+    path("admin/login/", account_views.admin_login),
     path("admin/", admin.site.urls),
 ]

@@ -1,11 +1,13 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
+from linli.accounts.forms import MembershipAdminForm
 from linli.accounts.models import ApiToken, Membership, Unit, User
 
 
 class MembershipInline(admin.TabularInline):
     model = Membership
+    form = MembershipAdminForm  # refuses grants that break the separation of duties (AC-5)
     extra = 0
     autocomplete_fields = ["region", "grid", "unit"]
     fk_name = "user"
@@ -30,6 +32,7 @@ class UnitAdmin(admin.ModelAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
+    form = MembershipAdminForm
     list_display = ["user", "role", "region", "grid", "unit", "is_active"]
     list_filter = ["role", "is_active"]
     search_fields = ["user__username", "user__display_name"]

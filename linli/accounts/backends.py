@@ -4,10 +4,30 @@ from __future__ import annotations
 
 from typing import Any
 
+from axes.backends import AxesStandaloneBackend
 from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest
 
 from linli.accounts.models import User, UserKind
+
+
+class LockoutBackend(AxesStandaloneBackend):
+    """First in AUTHENTICATION_BACKENDS: refuses a locked-out (username, IP) before any password check.
+
+    Calls without a request (management commands, tests calling ``authenticate()`` directly) have no
+    client to count against, so they pass through instead of raising; every HTTP sign-in path passes one.
+    """
+
+    def authenticate(  # type: ignore[override]
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if request is None:
+            return None
+        return super().authenticate(request, username=username, password=password, **kwargs)
 
 
 class StaffPasswordBackend(ModelBackend):
@@ -42,5 +62,5 @@ class PhoneCodeBackend(ModelBackend):
 
         if not sms_code_verify(phone=phone, code=sms_code):
             return None
-        user = resident_for_verified_phone(phone=phone)
-        return user if self.user_can_authenticate(user) else None
+        user = resident_for_verified_phone(phone=phone)  # None for a staff account's phone
+        return user if user is not None and self.user_can_authenticate(user) else None

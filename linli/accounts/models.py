@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from linli.accounts.roles import ROLE_SCOPE_KIND, Capability, Role, ScopeKind
 from linli.core.models import TimeStampedModel
 from linli.core.scoping import ScopedQuerySet, ScopeFields
+from linli.security.fields import BlindIndexField, EncryptedTextField
 
 
 class UserKind(models.TextChoices):
@@ -22,8 +23,10 @@ class UserKind(models.TextChoices):
 class User(AbstractUser):
     kind = models.CharField(_("账号类型"), max_length=16, choices=UserKind.choices, default=UserKind.STAFF)
     display_name = models.CharField(_("姓名"), max_length=50, blank=True)
-    # E.164 without "+", e.g. "8613800138000"; unique among accounts that have one.
-    phone = models.CharField(_("手机号"), max_length=20, blank=True, default="")
+    # 11-digit mainland mobile (services.phone_normalize), encrypted at rest (PI-1); looked up and kept
+    # unique through its blind index: User.objects.filter(phone_index__matches=phone).
+    phone = EncryptedTextField(_("手机号"), blank=True, default="")
+    phone_index = BlindIndexField(source="phone", kind="phone")
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     objects: ClassVar[UserManager[User]] = UserManager()  # type: ignore[assignment]
@@ -33,8 +36,9 @@ class User(AbstractUser):
         verbose_name_plural = _("用户")
         ordering = ["username"]
         constraints = [
+            # One account per phone; the partial unique index also serves sign-in's lookup by phone_index.
             models.UniqueConstraint(
-                fields=["phone"], condition=~models.Q(phone=""), name="user_phone_unique"
+                fields=["phone_index"], condition=~models.Q(phone_index=""), name="user_phone_index_unique"
             ),
         ]
 
@@ -171,9 +175,9 @@ class Membership(TimeStampedModel):
 
 
 class PhoneCode(models.Model):
-    """A one-time sign-in code sent by SMS. Only an HMAC of the code is stored."""
+    """A one-time sign-in code sent by SMS. Only an HMAC of the code and the phone's blind index are stored."""
 
-    phone = models.CharField(max_length=20)
+    phone_index = models.CharField(max_length=32)  # security.crypto.blind_index("phone", phone)
     code_hmac = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
@@ -186,11 +190,11 @@ class PhoneCode(models.Model):
         ordering = ["-created_at"]
         indexes = [
             # The newest code for a phone, and the per-minute / per-day send counts.
-            models.Index(fields=["phone", "-created_at"], name="phonecode_phone_recent"),
+            models.Index(fields=["phone_index", "-created_at"], name="phonecode_index_recent"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.phone[:3]}****{self.phone[-4:]}"
+        return f"{self.phone_index[:8]}… {self.created_at:%Y-%m-%d %H:%M}"
 
 
 class ApiToken(models.Model):
@@ -211,3 +215,23 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.name}"
+
+
+class PasswordHistory(models.Model):
+    """A staff member's earlier password hashes, so the last few cannot be reused (AU-6, 等保)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="password_history")
+    password = models.CharField(max_length=128)  # the hash as Django stores it, never the password
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("历史密码")
+        verbose_name_plural = _("历史密码")
+        ordering = ["user_id", "-created_at"]
+        indexes = [
+            # The reuse check and the expiry check: a user's newest entries.
+            models.Index(fields=["user", "-created_at"], name="pwhistory_user_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.created_at:%Y-%m-%d %H:%M}"

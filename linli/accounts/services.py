@@ -12,14 +12,22 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from linli.accounts.models import ApiToken, Membership, PhoneCode, User, UserKind
+from linli.accounts.models import ApiToken, Membership, PasswordHistory, PhoneCode, User, UserKind
 from linli.accounts.roles import ROLE_SCOPE_KIND, Role, ScopeKind
 from linli.accounts.sms import get_sms_backend
+from linli.security.audit import audit_record
+from linli.security.crypto import blind_index, blind_index_candidates
+from linli.security.duties import duties_held, duty_conflict, duty_conflict_message
+from linli.security.models import AuditResult
 
-_MAINLAND_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+# [0-9], not \d: \d also matches other scripts' digits, and one phone would get a second account.
+_MAINLAND_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
+# Chinese input methods type full-width digits and signs: read them as the ASCII ones.
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９＋－（）　", "0123456789+-() ")
 SMS_PER_MINUTE = 1
 SMS_PER_DAY = 10
 
@@ -35,7 +43,7 @@ class AccountError(Exception):
 
 def phone_normalize(raw: str) -> str:
     """Accept ``13800138000``, ``+86 138-0013-8000``, ``86 13800138000``; return 11 digits or raise."""
-    digits = re.sub(r"[\s\-()]", "", raw or "")
+    digits = re.sub(r"[\s\-()]", "", (raw or "").translate(_FULL_WIDTH))
     if digits.startswith("+86"):
         digits = digits[3:]
     elif digits.startswith("0086"):
@@ -65,14 +73,17 @@ def sms_code_request(*, phone: str) -> SmsCodeSent:
     with transaction.atomic():
         # Serialise concurrent requests for one phone: the rate check and the insert are one step.
         recent = list(
-            PhoneCode.objects.select_for_update().filter(phone=phone, created_at__gte=now - timedelta(days=1))
+            PhoneCode.objects.select_for_update().filter(
+                phone_index__in=blind_index_candidates("phone", phone),
+                created_at__gte=now - timedelta(days=1),
+            )
         )
         if sum(1 for c in recent if c.created_at >= now - timedelta(seconds=60)) >= SMS_PER_MINUTE:
             raise AccountError("sms_too_frequent", _("验证码发送过于频繁,请一分钟后再试"))
         if len(recent) >= SMS_PER_DAY:
             raise AccountError("sms_daily_limit", _("今日验证码发送次数已达上限"))
         row = PhoneCode.objects.create(
-            phone=phone,
+            phone_index=blind_index("phone", phone),
             code_hmac=_code_hmac(phone, code),
             expires_at=now + timedelta(seconds=settings.SMS_CODE_TTL_SECONDS),
         )
@@ -91,7 +102,11 @@ def sms_code_verify(*, phone: str, code: str) -> bool:
     with transaction.atomic():
         row = (
             PhoneCode.objects.select_for_update()
-            .filter(phone=phone, used_at__isnull=True, expires_at__gt=now)
+            .filter(
+                phone_index__in=blind_index_candidates("phone", phone),
+                used_at__isnull=True,
+                expires_at__gt=now,
+            )
             .order_by("-created_at")
             .first()
         )
@@ -104,20 +119,22 @@ def sms_code_verify(*, phone: str, code: str) -> bool:
     return True
 
 
-def resident_for_verified_phone(*, phone: str) -> User:
-    """The resident account for a phone whose code was just verified; created on first sign-in."""
+def resident_for_verified_phone(*, phone: str) -> User | None:
+    """The resident account for a phone whose code was just verified; created on first sign-in. None
+    when the phone belongs to a staff account: staff sign in with their password (and second factor)."""
     phone = phone_normalize(phone)
-    existing = User.objects.filter(phone=phone).first()
+    existing = User.objects.filter(phone_index__matches=phone).first()
     if existing is not None:
-        return existing
+        return existing if existing.kind == UserKind.RESIDENT else None
     try:
         with transaction.atomic():
-            user = User(username=f"r{phone}", phone=phone, kind=UserKind.RESIDENT)
+            # The username must not carry the phone: it is shown and logged where the phone is masked.
+            user = User(username=f"r{secrets.token_hex(8)}", phone=phone, kind=UserKind.RESIDENT)
             user.set_unusable_password()
             user.save()
             return user
     except IntegrityError:  # a concurrent first sign-in created it
-        return User.objects.get(phone=phone)
+        return User.objects.get(phone_index__matches=phone)
 
 
 def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
@@ -146,6 +163,11 @@ def api_token_user(*, raw: str) -> User | None:
     return token.user
 
 
+def api_token_revoke(*, token: ApiToken) -> None:
+    """Revoke a bearer token at once (sign-out of an app, a lost phone); idempotent."""
+    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
 def membership_grant(
     *,
     user: User,
@@ -153,8 +175,11 @@ def membership_grant(
     region_id: int | None = None,
     grid_id: int | None = None,
     unit_id: int | None = None,
+    actor: User | None = None,
+    request: HttpRequest | None = None,
 ) -> Membership:
-    """Grant a role anchored where the role needs it; refuses a mismatched anchor with a clear error."""
+    """Grant a role anchored where the role needs it; refuses a mismatched anchor with a clear error.
+    A grant that changes something, and a refusal by the separation of duties, are audited (AUD-1)."""
     kind = ROLE_SCOPE_KIND.get(role)
     if kind is None:
         raise AccountError("unknown_role", _("未知角色"))
@@ -165,15 +190,93 @@ def membership_grant(
         raise AccountError("anchor_mismatch", _("该角色的授权范围不正确"))
     if role != Role.RESIDENT and user.kind != UserKind.STAFF:
         raise AccountError("not_staff", _("居民账号不能授予工作人员角色"))
-    membership, _created = Membership.objects.get_or_create(
-        user=user,
-        role=role,
-        region_id=region_id,
-        grid_id=grid_id,
-        unit_id=unit_id,
-        defaults={"is_active": True},
-    )
-    if not membership.is_active:
-        Membership.objects.filter(pk=membership.pk).update(is_active=True)
-        membership.is_active = True
+    grant = {"user_id": user.pk, "role": role, "region_id": region_id, "grid_id": grid_id, "unit_id": unit_id}
+    try:
+        with transaction.atomic():
+            # The user row lock serialises concurrent grants to one person, so two requests cannot each
+            # see "no other duty" and together make one account admin and auditor (AC-5).
+            locked = User.objects.select_for_update().get(pk=user.pk)
+            clash = duty_conflict(held=duties_held(locked), role=role)
+            if clash is not None:
+                raise AccountError("duty_conflict", duty_conflict_message(role=role, held_duty=clash))
+            membership, created = Membership.objects.get_or_create(
+                user=user,
+                role=role,
+                region_id=region_id,
+                grid_id=grid_id,
+                unit_id=unit_id,
+                defaults={"is_active": True},
+            )
+            if created or not membership.is_active:
+                if not membership.is_active:
+                    Membership.objects.filter(pk=membership.pk).update(is_active=True)
+                    membership.is_active = True
+                audit_record(
+                    action="role.grant", actor=actor, obj=membership, result=AuditResult.OK, data=grant,
+                    request=request,
+                )  # fmt: skip
+    except AccountError as exc:
+        # After the rollback, so the refusal's row stays.
+        audit_record(
+            action="role.grant",
+            actor=actor,
+            obj=user,
+            result=AuditResult.DENIED,
+            data={**grant, "code": exc.code},
+            request=request,
+        )
+        raise
     return membership
+
+
+def membership_revoke(
+    *, membership: Membership, actor: User | None = None, request: HttpRequest | None = None
+) -> Membership:
+    """Deactivate a role. Scopes are computed per request, so the holder's next request no longer has it
+    (AC-4); the row stays for the record and ``membership_grant`` can reactivate it. Audited (AUD-1)."""
+    with transaction.atomic():
+        row = Membership.objects.select_for_update().get(pk=membership.pk)
+        if row.is_active:
+            row.is_active = False
+            row.save(update_fields=["is_active", "updated_at"])
+            audit_record(
+                action="role.revoke",
+                actor=actor,
+                obj=row,
+                result=AuditResult.OK,
+                data={"user_id": row.user_id, "role": row.role},
+                request=request,
+            )
+    membership.is_active = False
+    return row
+
+
+def password_history_record(*, user: User, keep: int) -> None:
+    """Remember the password hash just saved and forget all but the newest ``keep`` (AU-6)."""
+    with transaction.atomic():
+        PasswordHistory.objects.create(user=user, password=user.password)
+        stale = (
+            PasswordHistory.objects.filter(user=user)
+            .order_by("-created_at", "-id")
+            .values_list("id", flat=True)[keep:]
+        )
+        PasswordHistory.objects.filter(id__in=list(stale)).delete()
+
+
+def admin_create(*, username: str, password: str, display_name: str = "") -> User:
+    """The first (or another) system administrator: superuser + the admin role. The password has passed
+    the validators already; there is no default password anywhere (AC-6)."""
+    with transaction.atomic():
+        if User.objects.filter(username=username).exists():
+            raise AccountError("username_taken", _("用户名已存在"))
+        user = User(
+            username=username,
+            display_name=display_name,
+            kind=UserKind.STAFF,
+            is_staff=True,
+            is_superuser=True,
+        )
+        user.set_password(password)
+        user.save()  # the password validators' hook records the first history entry
+        membership_grant(user=user, role=Role.ADMIN)
+    return user

@@ -1,6 +1,8 @@
-"""Places endpoints: locate a point, list and read grids and regions, GeoJSON map layers."""
+"""Places endpoints: locate a point, list and read grids and regions, GeoJSON map layers.
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: ninja's ``@paginate`` wrapper resolves string annotations
+in its own module, where ``Level`` does not exist (``/regions`` answered 500 for every request).
+"""
 
 from typing import Any
 
@@ -18,6 +20,7 @@ from linli.places.selectors import (
     map_layer_public,
     region_list_for_user,
 )
+from linli.security.ratelimit import rate_limit_enforce
 
 router = Router(tags=["places"])
 
@@ -29,8 +32,10 @@ class RefOut(Schema):
 
 
 class LocateIn(Schema):
-    lat: float = Field(..., ge=-90, le=90, description="latitude, WGS84")
-    lng: float = Field(..., ge=-180, le=180, description="longitude, WGS84")
+    # No range here: an out-of-range, NaN or swapped pair gets the locator's specific 400 code
+    # (invalid_coordinates, outside_china); only what is not a number at all is a 422 invalid_input.
+    lat: float = Field(..., description="latitude, WGS84 (-90..90)")
+    lng: float = Field(..., description="longitude, WGS84 (-180..180)")
 
 
 class LocateOut(Schema):
@@ -45,9 +50,10 @@ class LocateOut(Schema):
     distance_m: float
 
 
-@router.get("/locate", response={200: LocateOut, 400: ErrorOut, 422: ErrorOut}, auth=None)
+@router.get("/locate", response={200: LocateOut, 400: ErrorOut, 422: ErrorOut, 429: ErrorOut}, auth=None)
 def locate(request: HttpRequest, params: Query[LocateIn]) -> Any:
     """Which grid, estate, community, street and district contain the point (WGS84)."""
+    rate_limit_enforce(request, rule="public_api")  # public and anonymous: bounded per client IP (CFG-2)
     try:
         loc = get_locator().locate(params.lat, params.lng)
     except LocateError as exc:

@@ -21,15 +21,14 @@ class PlacesError(Exception):
 
 def geometry_version_bump() -> None:
     """Called inside the transaction that changed geometry; the stamp commits with the change."""
-    from linli.places.locator import locator_invalidate
+    from linli.places.locator import locator_geometry_changed
 
     token = uuid.uuid4().hex
     updated = GeometryVersion.objects.filter(pk=1).update(version=F("version") + 1, token=token)
     if not updated:
         GeometryVersion.objects.update_or_create(pk=1, defaults={"version": 1, "token": token})
-    # Re-read the stamp on this process's next lookup (now, and again once the change is committed).
-    locator_invalidate()
-    transaction.on_commit(locator_invalidate)
+    # Re-read the stamp on this process's next lookup: now, once committed, and after a rollback.
+    locator_geometry_changed()
 
 
 def _apply_geometry(obj: Region | Grid, boundary: Any | None, *, point: tuple[float, float] | None) -> None:
@@ -119,6 +118,36 @@ def region_set_boundary(*, region: Region, boundary: Any) -> Region:
     return region
 
 
+_GEOMETRY_FIELDS = ["boundary", "lat", "lng", "min_lng", "min_lat", "max_lng", "max_lat", "area_m2"]
+
+
+def region_update(
+    *,
+    region: Region,
+    name: str,
+    households: int,
+    population: int,
+    address: str,
+    boundary: Any | None = None,
+    point: tuple[float, float] | None = None,
+    bump_version: bool = True,
+) -> Region:
+    """Rename a region and replace its figures; geometry only when given (None keeps the stored one)."""
+    region.name, region.households, region.population, region.address = name, households, population, address
+    fields = ["name", "households", "population", "address", "updated_at"]
+    if boundary is not None or point is not None:
+        try:
+            _apply_geometry(region, boundary, point=point)
+        except GeometryError as exc:
+            raise PlacesError(exc.code, f"{name}: {exc.message}") from exc
+        fields += _GEOMETRY_FIELDS
+    with transaction.atomic():
+        region.save(update_fields=fields)
+        if bump_version and (boundary is not None or point is not None):
+            geometry_version_bump()
+    return region
+
+
 def grid_create(
     *, community: Region, code: str, name: str, boundary: Any, households: int = 0, bump_version: bool = True
 ) -> Grid:
@@ -156,6 +185,37 @@ def grid_set_boundary(*, grid: Grid, boundary: Any) -> Grid:
             ]
         )
         geometry_version_bump()
+    return grid
+
+
+def grid_update(
+    *,
+    grid: Grid,
+    community: Region,
+    name: str,
+    households: int,
+    boundary: Any | None = None,
+    bump_version: bool = True,
+) -> Grid:
+    """Rename a grid, move it to another community, replace its boundary (None keeps the stored one)."""
+    if community.level != Level.COMMUNITY:
+        raise PlacesError("invalid_parent", f"{name}: 网格必须属于社区")
+    moved = grid.community_id != community.id
+    grid.name, grid.households = name, households
+    # region_path is denormalised from the community: it moves with it so scoped queries stay right.
+    grid.community, grid.region_path = community, community.path
+    fields = ["name", "households", "community", "region_path", "updated_at"]
+    if boundary is not None:
+        try:
+            _apply_geometry(grid, boundary, point=None)
+        except GeometryError as exc:
+            raise PlacesError(exc.code, f"{name}: {exc.message}") from exc
+        fields += _GEOMETRY_FIELDS
+    with transaction.atomic():
+        grid.save(update_fields=fields)
+        # The locator's grid → community chain changes with a move, not only with a new boundary.
+        if bump_version and (boundary is not None or moved):
+            geometry_version_bump()
     return grid
 
 

@@ -50,6 +50,6 @@ def staff_with_role(
             defaults={"kind": UnitKind.PROPERTY, "region_path": district.communities[index].path},
         )
         membership_grant(user=user, role=role, unit_id=unit.id)
-    elif role == Role.ADMIN:
+    elif role in {Role.ADMIN, Role.SECURITY_ADMIN}:
         membership_grant(user=user, role=role)
     return user

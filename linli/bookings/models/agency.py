@@ -1,0 +1,160 @@
+"""代办/帮办: the errand details of a case of kind 代办 and the steps of carrying it out.
+
+The request itself is a ``cases.Case`` (kind ``agency``) and travels the closed loop (梳理, 交办, 办结,
+评价) like any case. ``AgencyDetail`` adds what the loop does not know: which catalogue item, who asked for
+whom, whether somebody goes to the door, and the errand's own steps — materials collected, submitted,
+result returned — each an ``AgencyEvent`` written by the one apply function.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from linli.accounts.roles import Capability
+from linli.bookings.models.common import EventBase
+from linli.core.models import TimeStampedModel
+from linli.core.scoping import ScopedQuerySet, ScopeFields
+from linli.security.fields import BlindIndexField, EncryptedTextField
+from linli.security.pii import PiiTag
+
+
+class AgencyStep(models.TextChoices):
+    REQUESTED = "requested", _("已申请")  # the case exists; nobody has the materials yet
+    MATERIALS_COLLECTED = "materials_collected", _("已收取材料")  # at the window or at the door
+    SUBMITTED = "submitted", _("已递交办理")  # handed to the office that decides
+    RESULT_RETURNED = "result_returned", _("已送回结果")  # the certificate/decision is back with the resident
+
+
+STEP_ORDER = list(AgencyStep.values)
+
+_AGENCY_RETENTION = "工单关闭后3年"
+
+
+class AgencyDetail(TimeStampedModel):
+    case = models.OneToOneField(
+        "cases.Case", verbose_name=_("工单"), on_delete=models.PROTECT, related_name="agency"
+    )
+    item = models.ForeignKey(
+        "catalog.ServiceItem", verbose_name=_("代办事项"), on_delete=models.PROTECT, related_name="+"
+    )
+    station = models.ForeignKey(
+        "stations.Station",
+        verbose_name=_("承办阵地"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("申请人"), on_delete=models.PROTECT, related_name="+"
+    )
+    # The resident the errand is for, when they have an account (a resident asking for themself: the same).
+    on_behalf_of = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("代办对象(账号)"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="agency_requests",
+    )
+    beneficiary_name = models.CharField(_("代办对象姓名"), max_length=50, blank=True)
+    beneficiary_phone = EncryptedTextField(_("代办对象电话"), blank=True, default="")
+    beneficiary_phone_index = BlindIndexField(source="beneficiary_phone", kind="phone")
+    door_to_door = models.BooleanField(_("上门代办"), default=False)
+    # Until the care registry (linli.people, 分类分色) exists, staff confirm membership by hand here.
+    in_care_registry = models.BooleanField(_("关爱名册对象"), default=False)
+    care_note = models.CharField(_("关爱说明"), max_length=200, blank=True)
+    step = models.CharField(
+        _("进度"), max_length=24, choices=AgencyStep.choices, default=AgencyStep.REQUESTED
+    )
+    step_at = models.DateTimeField(_("进度时间"), null=True, blank=True)
+    region_path = models.CharField(max_length=400, editable=False)  # the case's, at submission
+    grid = models.ForeignKey(
+        "places.Grid",
+        verbose_name=_("网格"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    objects: ClassVar[ScopedQuerySet[AgencyDetail]] = ScopedQuerySet.as_manager()  # type: ignore[assignment]
+    scope = ScopeFields(
+        capability=Capability.BOOKINGS_AGENCY, region_path="region_path", grid="grid", owner="on_behalf_of"
+    )
+
+    pii_fields: ClassVar[dict[str, PiiTag]] = {
+        "beneficiary_name": PiiTag(
+            category="name",
+            purpose="代办对象称呼(无账号的老人等)",
+            retention=_AGENCY_RETENTION,
+            retention_days=1095,
+            legal_basis="个人同意(申请代办时)",
+        ),
+        "beneficiary_phone": PiiTag(
+            category="phone",
+            purpose="代办过程中联系代办对象",
+            retention=_AGENCY_RETENTION,
+            retention_days=1095,
+            legal_basis="个人同意(申请代办时)",
+        ),
+        "beneficiary_phone_index": PiiTag(
+            category="phone",
+            purpose="按手机号查找代办记录(密钥哈希,不可逆)",
+            retention=_AGENCY_RETENTION,
+            retention_days=1095,
+            legal_basis="个人同意(申请代办时)",
+        ),
+        "in_care_registry": PiiTag(
+            category="care",
+            purpose="上门代办仅面向关爱名册对象(分类分色)",
+            retention=_AGENCY_RETENTION,
+            retention_days=1095,
+            sensitive=True,
+            legal_basis="履行法定职责(特殊群体关爱服务)",
+        ),
+        "care_note": PiiTag(
+            category="care",
+            purpose="上门代办的关爱情况说明",
+            retention=_AGENCY_RETENTION,
+            retention_days=1095,
+            sensitive=True,
+            legal_basis="履行法定职责(特殊群体关爱服务)",
+        ),
+    }
+
+    class Meta:
+        verbose_name = _("代办事项")
+        verbose_name_plural = _("代办事项")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # "My 代办": a resident's requests, newest first.
+            models.Index(fields=["on_behalf_of", "-created_at"], name="agency_beneficiary"),
+            models.Index(fields=["requested_by", "-created_at"], name="agency_requester"),
+            # Staff lists: a subtree's requests not yet finished.
+            models.Index(fields=["region_path", "step"], name="agency_region_step"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(step__in=AgencyStep.values), name="agency_step_valid"),
+            # Door-to-door only for people in the care registry.
+            models.CheckConstraint(
+                condition=Q(door_to_door=False) | Q(in_care_registry=True), name="agency_door_needs_care"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"代办 {self.case_id}"
+
+
+class AgencyEvent(EventBase):
+    detail = models.ForeignKey(AgencyDetail, on_delete=models.CASCADE, related_name="events")
+
+    class Meta:
+        verbose_name = _("代办进度记录")
+        verbose_name_plural = _("代办进度记录")
+        ordering = ["detail_id", "created_at", "id"]

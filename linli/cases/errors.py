@@ -1,0 +1,27 @@
+"""Refusals of the case services: a machine-readable code, a Chinese message, and the HTTP status it maps to."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class CaseError(Exception):
+    """Bad input or a refused request; nothing was written."""
+
+    status = 400
+
+    def __init__(
+        self, code: str, message: str, *, status: int | None = None, details: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        if status is not None:
+            self.status = status
+        self.details = details
+
+
+class TransitionError(CaseError):
+    """The transition table (or the actor's relation to the case) does not allow this action now."""
+
+    status = 409

@@ -1,0 +1,477 @@
+"""The case (工单), its history, photos, supervision flags, followers and the per-day number counter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from linli.accounts.roles import Capability
+from linli.cases.models.catalog import CaseKind, Channel
+from linli.cases.models.policy import LadderLevel
+from linli.core.scoping import ScopedQuerySet, ScopeFields
+
+
+class Status(models.TextChoices):
+    SUBMITTED = "submitted", _("待梳理")  # waiting for the dispatcher of its current level
+    TRIAGED = "triaged", _("待交办")  # kind/category/unit settled (or handed back), waiting to be assigned
+    ASSIGNED = "assigned", _("待接单")  # assigned to a unit or person, waiting to be accepted
+    IN_PROGRESS = "in_progress", _("办理中")  # the handler accepted it and works on it
+    RESOLVED = "resolved", _("已办结待评价")  # result given; the reporter may rate it
+    REVIEW = "review", _("评议中")  # rated unsatisfied a second time; the supervisor reviews it
+    CLOSED = "closed", _("已结案")  # resolved and closed (rated, reviewed, or rating period passed)
+    CLOSED_UNRESOLVED = "closed_unresolved", _("未解决结案")  # closed honestly without a solution
+    REJECTED = "rejected", _("不予受理")  # not ours: the right unit is named
+    DUPLICATE = "duplicate", _("重复件")  # merged into another case
+    WITHDRAWN = "withdrawn", _("已撤回")  # the reporter took it back before work started
+
+
+class StatusCategory(models.TextChoices):
+    OPEN = "open", _("未办结")
+    DONE = "done", _("已办结")
+    CANCELLED = "cancelled", _("已撤销")
+
+
+@dataclass(frozen=True)
+class StatusInfo:
+    category: str
+    terminal: bool
+    solved: bool  # counts as solved in statistics (the 721 figure, satisfaction)
+
+
+# Counts, queues and dashboards read these; nothing else lists statuses.
+STATUS_INFO: dict[str, StatusInfo] = {
+    Status.SUBMITTED: StatusInfo(StatusCategory.OPEN, terminal=False, solved=False),
+    Status.TRIAGED: StatusInfo(StatusCategory.OPEN, terminal=False, solved=False),
+    Status.ASSIGNED: StatusInfo(StatusCategory.OPEN, terminal=False, solved=False),
+    Status.IN_PROGRESS: StatusInfo(StatusCategory.OPEN, terminal=False, solved=False),
+    Status.REVIEW: StatusInfo(StatusCategory.OPEN, terminal=False, solved=False),
+    Status.RESOLVED: StatusInfo(StatusCategory.DONE, terminal=False, solved=True),
+    Status.CLOSED: StatusInfo(StatusCategory.DONE, terminal=True, solved=True),
+    Status.CLOSED_UNRESOLVED: StatusInfo(StatusCategory.DONE, terminal=True, solved=False),
+    Status.REJECTED: StatusInfo(StatusCategory.CANCELLED, terminal=True, solved=False),
+    Status.DUPLICATE: StatusInfo(StatusCategory.CANCELLED, terminal=True, solved=False),
+    Status.WITHDRAWN: StatusInfo(StatusCategory.CANCELLED, terminal=True, solved=False),
+}
+
+
+def statuses_in(category: str) -> list[str]:
+    return [s for s, info in STATUS_INFO.items() if info.category == category]
+
+
+SOLVED_STATUSES = tuple(s for s, info in STATUS_INFO.items() if info.solved)
+TERMINAL_STATUSES = tuple(s for s, info in STATUS_INFO.items() if info.terminal)
+
+
+class Rating(models.TextChoices):
+    SATISFIED = "satisfied", _("满意")
+    BASIC = "basic", _("基本满意")
+    UNSATISFIED = "unsatisfied", _("不满意")
+
+
+class Urgency(models.TextChoices):
+    NORMAL = "normal", _("一般")
+    URGENT = "urgent", _("紧急")
+    CRITICAL = "critical", _("特急")
+
+
+class Case(models.Model):
+    """One resident request. Every field that moves in the loop is written by ``transitions.case_transition``.
+
+    Foreign keys carry no index of their own (``db_index=False``): every index costs each submission and
+    each row the SLA sweep moves, and the queries that need them are served by the composite and partial
+    indexes in ``Meta`` (queue per grid/unit/assignee, my cases, nearby, sweep, 721).
+    """
+
+    number = models.CharField(_("编号"), max_length=20, unique=True)
+    kind = models.CharField(_("诉求类型"), max_length=16, choices=CaseKind.choices)
+    category = models.ForeignKey(
+        "cases.Category",
+        verbose_name=_("分类"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cases",
+        db_index=False,
+    )
+    channel = models.CharField(_("来源渠道"), max_length=16, choices=Channel.choices)
+    title = models.CharField(_("标题"), max_length=100)
+    text = models.TextField(_("诉求内容"))
+    # --- who -------------------------------------------------------------------------------------
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("上报人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="reported_cases",
+        db_index=False,
+    )
+    # Staff who filed it on the reporter's behalf (代客登记: window, hotline, grid patrol).
+    filed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("登记人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="filed_cases",
+        db_index=False,
+    )
+    contact_name = models.CharField(_("联系人"), max_length=50, blank=True)
+    # Read and written only through linli.cases.contact (the security work swaps in an encrypted field).
+    contact_phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+    contact_phone_masked = models.CharField(_("联系电话(脱敏)"), max_length=20, blank=True)
+    # --- where -----------------------------------------------------------------------------------
+    lat = models.FloatField(_("纬度"), null=True, blank=True)
+    lng = models.FloatField(_("经度"), null=True, blank=True)
+    address = models.CharField(_("地址"), max_length=200, blank=True)
+    building = models.ForeignKey(
+        "places.Region",
+        verbose_name=_("楼栋"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    grid = models.ForeignKey(
+        "places.Grid",
+        verbose_name=_("网格"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    estate = models.ForeignKey(
+        "places.Region",
+        verbose_name=_("小区"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    community = models.ForeignKey(
+        "places.Region",
+        verbose_name=_("社区"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    street = models.ForeignKey(
+        "places.Region",
+        verbose_name=_("街道"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    district = models.ForeignKey(
+        "places.Region", verbose_name=_("区"), on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    # Path of the deepest region known (estate, else community, else street/district) for subtree scoping.
+    region_path = models.CharField(max_length=400, db_index=True, editable=False)
+    # --- who handles it --------------------------------------------------------------------------
+    unit = models.ForeignKey(
+        "accounts.Unit",
+        verbose_name=_("责任单位"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cases",
+        db_index=False,
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("承办人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_cases",
+        db_index=False,
+    )
+    # --- state -----------------------------------------------------------------------------------
+    status = models.CharField(_("状态"), max_length=20, choices=Status.choices, default=Status.SUBMITTED)
+    # Derived from STATUS_INFO by the apply function and the sweep; a check constraint keeps it honest.
+    status_category = models.CharField(
+        _("状态类别"), max_length=10, choices=StatusCategory.choices, default=StatusCategory.OPEN
+    )
+    # Blank while the case has no community yet (address-only intake waiting for the district dispatcher).
+    level = models.CharField(_("当前层级"), max_length=16, choices=LadderLevel.choices, blank=True)
+    resolved_level = models.CharField(_("办结层级"), max_length=16, choices=LadderLevel.choices, blank=True)
+    escalation_count = models.PositiveSmallIntegerField(_("升级次数"), default=0)
+    # When the case arrived at its current level (submission, escalation, reopening): deadlines count from it.
+    level_started_at = models.DateTimeField(_("进入本层级时间"), null=True, blank=True)
+    triage_due_at = models.DateTimeField(_("梳理时限"), null=True, blank=True)
+    accept_due_at = models.DateTimeField(_("接单时限"), null=True, blank=True)
+    resolve_due_at = models.DateTimeField(_("办结时限"), null=True, blank=True)
+    warn_at = models.DateTimeField(_("预警时间"), null=True, blank=True)
+    warned_at = models.DateTimeField(_("已预警时间"), null=True, blank=True)
+    accepted_at = models.DateTimeField(_("接单时间"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("结案时间"), null=True, blank=True)
+    result_text = models.TextField(_("办理结果"), blank=True)
+    supervision_count = models.PositiveSmallIntegerField(_("督办次数"), default=0)
+    urgency = models.CharField(_("紧急程度"), max_length=10, choices=Urgency.choices, default=Urgency.NORMAL)
+    reopen_count = models.PositiveSmallIntegerField(_("重办次数"), default=0)
+    rating = models.CharField(_("评价"), max_length=12, choices=Rating.choices, blank=True)
+    rating_comment = models.CharField(_("评价意见"), max_length=500, blank=True)
+    rated_at = models.DateTimeField(_("评价时间"), null=True, blank=True)
+    follower_count = models.PositiveIntegerField(_("关注人数"), default=0)
+    duplicate_of = models.ForeignKey(
+        "self",
+        verbose_name=_("重复于"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="duplicates",
+        db_index=False,
+    )
+    rejected_to_unit = models.ForeignKey(
+        "accounts.Unit",
+        verbose_name=_("应由单位"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
+    rejected_to_text = models.CharField(_("应由单位(文字)"), max_length=100, blank=True)
+    is_public = models.BooleanField(_("允许公示"), default=True)
+    # --- retries and external systems ------------------------------------------------------------
+    # "u:<reporter id>" or "c:<channel>:<client>"; with the key it makes retries return the same case.
+    idempotency_scope = models.CharField(max_length=80, blank=True, editable=False)
+    idempotency_key = models.CharField(max_length=64, blank=True, editable=False)
+    external_id = models.CharField(_("外部编号"), max_length=64, blank=True)
+    # Not auto_now_add: history imports keep the original time; services pass the submission instant.
+    created_at = models.DateTimeField(_("上报时间"), default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    objects: ClassVar[ScopedQuerySet[Case]] = ScopedQuerySet.as_manager()  # type: ignore[assignment]
+    scope = ScopeFields(
+        capability=Capability.CASES_VIEW,
+        region_path="region_path",
+        grid="grid",
+        unit="unit",
+        owner="reporter",
+    )
+
+    class Meta:
+        verbose_name = _("诉求工单")
+        verbose_name_plural = _("诉求工单")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The SLA sweep ("open cases at level X whose resolve deadline passed") and the overdue board.
+            models.Index(
+                fields=["level", "resolve_due_at"],
+                condition=models.Q(status_category="open"),
+                name="case_open_level_due",
+            ),
+            # The warning sweep: open cases whose warning time passed and who were not warned yet.
+            models.Index(
+                fields=["warn_at"],
+                condition=models.Q(status_category="open", warned_at__isnull=True),
+                name="case_open_warn",
+            ),
+            # The auto-close sweep: resolved cases waiting for a rating, oldest first.
+            models.Index(
+                fields=["resolved_at"], condition=models.Q(status="resolved"), name="case_awaiting_rating"
+            ),
+            # "My cases" for a resident.
+            models.Index(fields=["reporter", "-created_at"], name="case_reporter_recent"),
+            # Grid worker and unit queues.
+            models.Index(fields=["grid", "status_category"], name="case_grid_status"),
+            models.Index(fields=["unit", "status_category"], name="case_unit_status"),
+            models.Index(fields=["assignee", "status_category"], name="case_assignee_status"),
+            # Nearby similar open cases on submission ("me too"): same category, recent, then a bbox.
+            models.Index(fields=["category", "status_category", "created_at"], name="case_category_open"),
+            # The 721 figure and the public list: solved cases by resolution time.
+            models.Index(
+                fields=["resolved_at"], condition=models.Q(resolved_at__isnull=False), name="case_resolved_at"
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["idempotency_scope", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="case_idempotency_unique",
+            ),
+            # Hotline / Open311 imports: one case per external order number and channel.
+            models.UniqueConstraint(
+                fields=["channel", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="case_external_unique",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(status__in=statuses_in(StatusCategory.OPEN), status_category=StatusCategory.OPEN)
+                    | models.Q(
+                        status__in=statuses_in(StatusCategory.DONE), status_category=StatusCategory.DONE
+                    )
+                    | models.Q(
+                        status__in=statuses_in(StatusCategory.CANCELLED),
+                        status_category=StatusCategory.CANCELLED,
+                    )
+                ),
+                name="case_status_category_matches",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.title}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status_category == StatusCategory.OPEN
+
+    @property
+    def is_overdue(self) -> bool:
+        """Open and past its resolution deadline (queues filter the same condition in SQL)."""
+        return self.is_open and self.resolve_due_at is not None and self.resolve_due_at < timezone.now()
+
+
+class CaseEvent(models.Model):
+    """The history row every transition writes (and the sweep writes in bulk). Append-only."""
+
+    case = models.ForeignKey(Case, verbose_name=_("工单"), on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("操作人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # The role the actor acted in: a Role value, "reporter", or "system".
+    actor_role = models.CharField(_("操作身份"), max_length=32)
+    action = models.CharField(_("动作"), max_length=32)
+    from_status = models.CharField(_("原状态"), max_length=20, blank=True)
+    to_status = models.CharField(_("新状态"), max_length=20, blank=True)
+    from_level = models.CharField(_("原层级"), max_length=16, blank=True)
+    to_level = models.CharField(_("新层级"), max_length=16, blank=True)
+    note = models.TextField(_("说明"), blank=True)
+    data = models.JSONField(_("数据"), default=dict, blank=True)
+    # Shown on the public / reporter timeline (no internal notes, no personal data in note).
+    is_public = models.BooleanField(_("公开"), default=False)
+    created_at = models.DateTimeField(_("时间"))
+
+    class Meta:
+        verbose_name = _("工单记录")
+        verbose_name_plural = _("工单记录")
+        ordering = ["case_id", "created_at", "id"]
+        indexes = [
+            # The timeline of one case.
+            models.Index(fields=["case", "created_at"], name="caseevent_case_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.action} {self.from_status}→{self.to_status}"
+
+
+class AttachmentKind(models.TextChoices):
+    REPORT = "report", _("上报照片")
+    RESULT = "result", _("办理结果照片")
+
+
+class CaseAttachment(models.Model):
+    """A photo, stored re-encoded (no EXIF/GPS) under a random name by ``attachments.attachment_ingest``."""
+
+    case = models.ForeignKey(
+        Case, verbose_name=_("工单"), on_delete=models.CASCADE, related_name="attachments"
+    )
+    event = models.ForeignKey(
+        CaseEvent,
+        verbose_name=_("所属记录"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    kind = models.CharField(_("类型"), max_length=10, choices=AttachmentKind.choices)
+    file = models.FileField(_("文件"), max_length=200)
+    content_type = models.CharField(max_length=40)
+    size = models.PositiveIntegerField(_("字节数"))
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    is_public = models.BooleanField(_("可公示"), default=False)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("工单照片")
+        verbose_name_plural = _("工单照片")
+        ordering = ["case_id", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.file.name
+
+
+class Supervision(models.Model):
+    """A 督办 flag a supervisor puts on a case; resolved when the case is resolved."""
+
+    case = models.ForeignKey(
+        Case, verbose_name=_("工单"), on_delete=models.CASCADE, related_name="supervisions"
+    )
+    supervisor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("督办人"), on_delete=models.PROTECT, related_name="+"
+    )
+    urgency = models.CharField(_("紧急程度"), max_length=10, choices=Urgency.choices, default=Urgency.NORMAL)
+    note = models.CharField(_("督办意见"), max_length=500)
+    created_at = models.DateTimeField(_("督办时间"))
+    resolved_at = models.DateTimeField(_("解除时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("督办")
+        verbose_name_plural = _("督办")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # Open supervisions of one case (closed together when the case is resolved).
+            models.Index(fields=["case", "resolved_at"], name="supervision_case_open"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.get_urgency_display()}"
+
+
+class CaseFollower(models.Model):
+    """A resident who said "me too" on an existing case instead of filing a new one."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="followers")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="followed_cases"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("关注")
+        verbose_name_plural = _("关注")
+        ordering = ["case_id", "created_at"]
+        constraints = [models.UniqueConstraint(fields=["case", "user"], name="casefollower_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.case_id}"
+
+
+class CaseNumberCounter(models.Model):
+    """Last number handed out per local day; incremented in the submitting transaction."""
+
+    day = models.DateField(primary_key=True)
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("工单编号计数")
+        verbose_name_plural = _("工单编号计数")
+        ordering = ["-day"]
+
+    def __str__(self) -> str:
+        return f"{self.day:%Y%m%d}: {self.last}"

@@ -1,0 +1,403 @@
+"""Reads of the closed loop: queues, detail, timeline, allowed actions, nearby cases, public list, 721.
+
+Everything a user reads about cases goes through ``Case.objects.for_user`` (the scoping helper), except
+the public list and the "me too" suggestions, which return only what may be shown to anyone.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from linli.accounts.roles import Capability
+from linli.cases.ladder import LEVEL_DEPTH
+from linli.cases.models import (
+    SOLVED_STATUSES,
+    Case,
+    CaseEvent,
+    CaseKind,
+    Category,
+    LadderLevel,
+    Status,
+    StatusCategory,
+)
+from linli.cases.permissions import Who, case_relations
+from linli.cases.transitions import GUARDS, SYSTEM_ACTIONS, TRANSITIONS
+from linli.core.scoping import scope_for
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from linli.accounts.models import User
+
+    AnyUser = User | AnonymousUser
+
+
+# --- queues ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class QueueFilters:
+    queue: str = "all"  # all | dispatch | handle | review | mine (reported by me)
+    status: tuple[str, ...] = ()
+    status_category: str = ""
+    level: str = ""
+    overdue: bool | None = None
+    warned: bool | None = None
+    category_id: int | None = None
+    grid_id: int | None = None
+    unit_id: int | None = None
+    channel: str = ""
+    query: str = ""
+
+
+def _levels_at_or_below(depth: int) -> list[str]:
+    """Ladder levels whose owning region is at ``depth`` or deeper (blank counts as the district)."""
+    levels = [lv for lv, d in LEVEL_DEPTH.items() if d >= depth]
+    if depth <= 1:
+        levels.append("")
+    return levels
+
+
+def _dispatch_q(user: AnyUser, capability: str) -> Q | None:
+    """Cases whose current level is owned by a region where the user holds ``capability`` (or below it)."""
+    scope = scope_for(user, capability)
+    if scope.is_global:
+        return Q()
+    parts = [
+        Q(region_path__startswith=p, level__in=_levels_at_or_below(len([s for s in p.split("/") if s])))
+        for p in scope.region_paths
+    ]
+    if not parts:
+        return None
+    q = parts[0]
+    for part in parts[1:]:
+        q |= part
+    return q
+
+
+def case_queue_for_user(
+    user: AnyUser, filters: QueueFilters | None = None, *, now: datetime | None = None
+) -> QuerySet[Case]:
+    """A work queue: the user's cases (scoped) narrowed by role queue and filters, oldest deadline first."""
+    f = filters or QueueFilters()
+    now = now or timezone.now()
+    qs = Case.objects.for_user(user).select_related("category", "unit", "assignee", "grid", "community")
+    if f.queue == "dispatch":
+        q = _dispatch_q(user, Capability.CASES_TRIAGE)
+        if q is None:
+            return qs.none()
+        qs = qs.filter(q, status__in=[Status.SUBMITTED, Status.TRIAGED])
+    elif f.queue == "handle":
+        handle = scope_for(user, Capability.CASES_HANDLE)
+        q = Q(assignee_id=getattr(user, "pk", None)) | Q(unit_id__in=sorted(handle.unit_ids))
+        qs = qs.filter(q, status__in=[Status.ASSIGNED, Status.IN_PROGRESS])
+    elif f.queue == "review":
+        q = _dispatch_q(user, Capability.CASES_REVIEW)
+        if q is None:
+            return qs.none()
+        qs = qs.filter(q, status=Status.REVIEW)
+    elif f.queue == "mine":
+        qs = qs.filter(reporter_id=getattr(user, "pk", None))
+    if f.status:
+        qs = qs.filter(status__in=list(f.status))
+    if f.status_category:
+        qs = qs.filter(status_category=f.status_category)
+    if f.level:
+        qs = qs.filter(level=f.level)
+    if f.overdue is not None:
+        overdue = Q(status_category=StatusCategory.OPEN, resolve_due_at__lt=now)
+        qs = qs.filter(overdue) if f.overdue else qs.exclude(overdue)
+    if f.warned is not None:
+        qs = qs.filter(status_category=StatusCategory.OPEN, warned_at__isnull=not f.warned)
+    if f.category_id is not None:
+        qs = qs.filter(Q(category_id=f.category_id) | Q(category__parent_id=f.category_id))
+    if f.grid_id is not None:
+        qs = qs.filter(grid_id=f.grid_id)
+    if f.unit_id is not None:
+        qs = qs.filter(unit_id=f.unit_id)
+    if f.channel:
+        qs = qs.filter(channel=f.channel)
+    if f.query:
+        qs = qs.filter(Q(number__startswith=f.query) | Q(title__contains=f.query))
+    if f.queue in ("dispatch", "handle", "review"):
+        return qs.order_by("resolve_due_at", "id")
+    return qs.order_by("-created_at", "-id")
+
+
+def cases_mine(user: AnyUser) -> QuerySet[Case]:
+    """A resident's own cases, newest first."""
+    if not user.is_authenticated:
+        return Case.objects.none()
+    return Case.objects.filter(reporter_id=user.pk).select_related("category").order_by("-created_at", "-id")
+
+
+def case_detail_for_user(user: AnyUser, case_id: int) -> Case | None:
+    """One case if the user may see it (None → the view answers 404)."""
+    return (
+        Case.objects.for_user(user)
+        .select_related(
+            "category", "unit", "assignee", "grid", "estate", "community", "street", "building", "reporter"
+        )
+        .filter(pk=case_id)
+        .first()
+    )
+
+
+def cases_overdue(user: AnyUser, *, now: datetime | None = None) -> QuerySet[Case]:
+    """The supervisor's overdue board: open cases past their resolve deadline, longest overdue first."""
+    now = now or timezone.now()
+    return (
+        Case.objects.for_user(user)
+        .filter(status_category=StatusCategory.OPEN, resolve_due_at__lt=now)
+        .select_related("category", "unit", "community")
+        .order_by("resolve_due_at", "id")
+    )
+
+
+# --- timeline and actions -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TimelineEntry:
+    action: str
+    label: str
+    from_status: str
+    to_status: str
+    from_level: str
+    to_level: str
+    note: str
+    actor: str  # a display name for staff viewers, the role label otherwise
+    created_at: datetime
+    is_public: bool
+
+
+def _label(action: str) -> str:
+    t = TRANSITIONS.get(action)
+    if t is not None:
+        return str(t.label)
+    return {"submit": "上报", "merged_in": "合并了重复件"}.get(action, action)
+
+
+def case_timeline(case: Case, viewer: AnyUser) -> list[TimelineEntry]:
+    """The case's history as ``viewer`` may read it.
+
+    Staff in scope see everything. The reporter sees every step (the full timeline) but the notes and
+    names of internal steps only on public steps and their own. Anyone else sees the public steps only,
+    without names or notes (公示).
+    """
+    from linli.cases.permissions import case_may_view
+
+    rel = case_relations(viewer, case)
+    staff = bool(rel - {Who.REPORTER, Who.PUBLIC}) or (
+        case_may_view(viewer, case) and Who.REPORTER not in rel
+    )
+    reporter = Who.REPORTER in rel
+    events = CaseEvent.objects.filter(case=case).select_related("actor").order_by("created_at", "id")
+    if not staff and not reporter:
+        events = events.filter(is_public=True)
+    out: list[TimelineEntry] = []
+    for e in events:
+        own = e.actor_id is not None and e.actor_id == getattr(viewer, "pk", None)
+        show_note = staff or (reporter and (e.is_public or own))
+        if staff and e.actor is not None:
+            actor = str(e.actor)
+        elif own:
+            actor = "我"
+        else:
+            actor = (
+                "系统"
+                if e.actor_role == "system"
+                else ("群众" if e.actor_role in ("reporter", "resident") else "工作人员")
+            )
+        out.append(
+            TimelineEntry(
+                action=e.action,
+                label=_label(e.action),
+                from_status=e.from_status,
+                to_status=e.to_status,
+                from_level=e.from_level,
+                to_level=e.to_level,
+                note=e.note if show_note else "",
+                actor=actor,
+                created_at=e.created_at,
+                is_public=e.is_public,
+            )
+        )
+    return out
+
+
+def case_actions_for_user(user: AnyUser, case: Case) -> list[str]:
+    """The actions the table allows this user on this case now: the screens show exactly these."""
+    rel = case_relations(user, case)
+    if not rel:
+        return []
+    out: list[str] = []
+    for action, t in TRANSITIONS.items():
+        if action in SYSTEM_ACTIONS or case.status not in t.sources or not (t.who & rel):
+            continue
+        if t.guard == "not_reporter":
+            if Who.REPORTER in rel:
+                continue
+        elif t.guard and GUARDS[t.guard](case) is not None:
+            continue
+        out.append(action)
+    return out
+
+
+# --- residents: "me too" and the public page -------------------------------------------------------
+EARTH_M = 6_371_000.0
+
+
+def _distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lng2 - lng1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_M * math.asin(math.sqrt(a))
+
+
+def cases_nearby_similar(
+    *,
+    lat: float,
+    lng: float,
+    category_id: int | None,
+    radius_m: float = 100.0,
+    days: int = 30,
+    limit: int = 5,
+    now: datetime | None = None,
+) -> list[tuple[Case, float]]:
+    """Open public cases of the same category within ``radius_m`` and ``days``: offered before filing."""
+    now = now or timezone.now()
+    dlat = radius_m / 111_320.0
+    dlng = radius_m / (111_320.0 * max(math.cos(math.radians(lat)), 0.01))
+    qs = Case.objects.filter(
+        status_category=StatusCategory.OPEN,
+        is_public=True,
+        created_at__gte=now - timedelta(days=days),
+        lat__range=(lat - dlat, lat + dlat),
+        lng__range=(lng - dlng, lng + dlng),
+    ).only("id", "number", "title", "category_id", "status", "lat", "lng", "created_at", "follower_count")
+    if category_id is not None:
+        qs = qs.filter(category_id=category_id)
+    found = []
+    for case in qs[:200]:
+        assert case.lat is not None and case.lng is not None
+        d = _distance_m(lat, lng, case.lat, case.lng)
+        if d <= radius_m:
+            found.append((case, d))
+    found.sort(key=lambda pair: pair[1])
+    return found[:limit]
+
+
+def cases_public(*, community_id: int | None = None, category_id: int | None = None) -> QuerySet[Case]:
+    """公示: solved cases marked public. Callers serialise them only through ``case_public_dict``."""
+    qs = Case.objects.filter(is_public=True, status__in=list(SOLVED_STATUSES)).select_related(
+        "category", "community"
+    )
+    if community_id is not None:
+        qs = qs.filter(community_id=community_id)
+    if category_id is not None:
+        qs = qs.filter(Q(category_id=category_id) | Q(category__parent_id=category_id))
+    return qs.order_by("-resolved_at", "-id")
+
+
+def case_public_dict(case: Case) -> dict[str, Any]:
+    """What anyone may see of a case: no text, no reporter, no contact, a point rounded to ~100 m.
+
+    The title is the category's name, not the resident's own words (those may name people or phones).
+    """
+    category = case.category.name if case.category else ""
+    return {
+        "id": case.pk,
+        "number": case.number,
+        "kind": case.kind,
+        "category": category,
+        "title": category or str(CaseKind(case.kind).label),
+        "status": case.status,
+        "status_label": str(Status(case.status).label),
+        "community": case.community.name if case.community else "",
+        "created_at": case.created_at,
+        "resolved_at": case.resolved_at,
+        "result_text": case.result_text,
+        "lat": round(case.lat, 3) if case.lat is not None else None,
+        "lng": round(case.lng, 3) if case.lng is not None else None,
+    }
+
+
+def categories_tree() -> list[dict[str, Any]]:
+    """Active categories as groups with their leaves (the report form and Open311 services)."""
+    rows = list(Category.objects.filter(is_active=True).order_by("sort", "code"))
+    children: dict[int | None, list[Category]] = {}
+    for c in rows:
+        children.setdefault(c.parent_id, []).append(c)
+
+    def node(c: Category) -> dict[str, Any]:
+        return {
+            "id": c.pk,
+            "code": c.code,
+            "name": c.name,
+            "default_kind": c.default_kind,
+            "children": [node(k) for k in children.get(c.pk, [])],
+        }
+
+    return [node(c) for c in children.get(None, [])]
+
+
+# --- statistics -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LevelShares:
+    total: int
+    by_level: dict[str, int]
+    shares_721: dict[str, float]  # community (incl. estate), street, district
+
+
+def resolution_level_shares(*, region_path: str, start: datetime, end: datetime) -> LevelShares:
+    """The 721 figure: of the cases solved in [start, end) under a region, the share per resolving level."""
+    rows = (
+        Case.objects.filter(
+            region_path__startswith=region_path,
+            status__in=list(SOLVED_STATUSES),
+            resolved_at__gte=start,
+            resolved_at__lt=end,
+        )
+        .values("resolved_level")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    by_level = dict.fromkeys(LadderLevel.values, 0)
+    for row in rows:
+        by_level[row["resolved_level"] or LadderLevel.DISTRICT] += row["n"]
+    total = sum(by_level.values())
+    buckets = {
+        "community": by_level[LadderLevel.ESTATE] + by_level[LadderLevel.COMMUNITY],
+        "street": by_level[LadderLevel.STREET],
+        "district": by_level[LadderLevel.DISTRICT],
+    }
+    shares = {k: (v / total if total else 0.0) for k, v in buckets.items()}
+    return LevelShares(total=total, by_level=by_level, shares_721=shares)
+
+
+def case_counts_by_category(user: AnyUser) -> dict[str, int]:
+    """Open / done / cancelled counts in the user's scope (categories from the status table, never a list)."""
+    rows = Case.objects.for_user(user).values("status_category").annotate(n=Count("id")).order_by()
+    out = dict.fromkeys(StatusCategory.values, 0)
+    for row in rows:
+        out[row["status_category"]] = row["n"]
+    return out
+
+
+__all__ = [
+    "QueueFilters",
+    "case_actions_for_user",
+    "case_detail_for_user",
+    "case_public_dict",
+    "case_queue_for_user",
+    "case_timeline",
+    "cases_mine",
+    "cases_nearby_similar",
+    "cases_overdue",
+    "cases_public",
+    "categories_tree",
+    "resolution_level_shares",
+]

@@ -1,0 +1,242 @@
+"""Submission of a new case and "me too" (following an existing one).
+
+Creation is the one write that does not go through ``case_transition`` (there is no row to lock yet); it
+writes the first event itself. Everything slow or fallible (photo re-encoding, locating, routing, deadline
+arithmetic) happens before the transaction opens; inside it only the number, the rows and the outbox.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from linli.accounts.roles import Capability
+from linli.accounts.scopes import user_has_capability
+from linli.cases.attachments import PreparedImage, attachment_ingest, images_prepare
+from linli.cases.contact import contact_phone_set
+from linli.cases.errors import CaseError
+from linli.cases.ladder import ladder_load
+from linli.cases.location import case_location_resolve
+from linli.cases.models import (
+    RESIDENT_CHANNELS,
+    STAFF_INTAKE_CHANNELS,
+    STATUS_INFO,
+    AttachmentKind,
+    Case,
+    CaseEvent,
+    CaseFollower,
+    CaseKind,
+    Category,
+    Channel,
+    LadderLevel,
+    Status,
+)
+from linli.cases.notify import case_notify
+from linli.cases.numbering import case_number_next
+from linli.cases.routing import route_unit
+from linli.cases.sla import deadlines_compute, policy_book_load
+from linli.cases.transitions import case_transition
+
+if TYPE_CHECKING:
+    from linli.accounts.models import User
+
+TEXT_MAX = 2000
+_KEY = re.compile(r"^[A-Za-z0-9_.:\-]{8,64}$")
+# Kinds published (公示) by default once solved; tip-offs never (they protect the reporter).
+PUBLIC_BY_DEFAULT = frozenset({CaseKind.COMPLAINT, CaseKind.SUGGESTION, CaseKind.INQUIRY, CaseKind.PRAISE})
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    case: Case
+    created: bool  # False: an earlier submission with the same idempotency key (or external id) is returned
+
+
+def _idempotency_scope(*, reporter: User | None, filed_by: User | None, channel: str, client_id: str) -> str:
+    if reporter is not None:
+        return f"u:{reporter.pk}"
+    if filed_by is not None:
+        return f"s:{filed_by.pk}"
+    return f"c:{channel}:{client_id}"[:80]
+
+
+def _existing(*, scope: str, key: str, channel: str, external_id: str) -> Case | None:
+    if key:
+        found = Case.objects.filter(idempotency_scope=scope, idempotency_key=key).first()
+        if found is not None:
+            return found
+    if external_id:
+        return Case.objects.filter(channel=channel, external_id=external_id).first()
+    return None
+
+
+def case_submit(
+    *,
+    text: str,
+    channel: str,
+    reporter: User | None = None,
+    filed_by: User | None = None,
+    kind: str | None = None,
+    category_id: int | None = None,
+    title: str = "",
+    lat: float | None = None,
+    lng: float | None = None,
+    address: str = "",
+    building_id: int | None = None,
+    community_id: int | None = None,
+    district_id: int | None = None,
+    contact_name: str = "",
+    contact_phone: str = "",
+    photos: Sequence[bytes | PreparedImage] = (),
+    is_public: bool | None = None,
+    idempotency_key: str = "",
+    client_id: str = "",
+    external_id: str = "",
+    now: datetime | None = None,
+) -> SubmitResult:
+    """File a case. Retries with the same ``idempotency_key`` return the first case (REL-1).
+
+    ``reporter``: the resident's account (None: anonymous, hotline, Open311). ``filed_by``: staff filing it
+    for someone (代客, needs cases.intake). ``client_id`` scopes the key when neither is given (an Open311
+    API key, an import batch). ``now`` lets history imports keep the original submission time.
+    """
+    if channel not in Channel.values:
+        raise CaseError("invalid_channel", "来源渠道不正确")
+    if idempotency_key and not _KEY.match(idempotency_key):
+        raise CaseError("invalid_idempotency_key", "幂等键应为8–64位字母、数字或 _ . : -")
+    scope = _idempotency_scope(reporter=reporter, filed_by=filed_by, channel=channel, client_id=client_id)
+    existing = _existing(scope=scope, key=idempotency_key, channel=channel, external_id=external_id)
+    if existing is not None:
+        return SubmitResult(case=existing, created=False)
+
+    text = (text or "").strip()
+    if not text:
+        raise CaseError("text_required", "请描述您遇到的问题")
+    if len(text) > TEXT_MAX:
+        raise CaseError("text_too_long", f"问题描述不能超过{TEXT_MAX}字")
+    if channel in STAFF_INTAKE_CHANNELS and (
+        filed_by is None or not user_has_capability(filed_by, Capability.CASES_INTAKE)
+    ):
+        raise CaseError("intake_not_allowed", "只有窗口、网格等工作人员可以代为登记", status=403)
+    if channel in RESIDENT_CHANNELS and reporter is None and not contact_phone.strip():
+        raise CaseError("contact_required", "匿名反映请留下联系电话,以便告知办理结果")
+    category = None
+    if category_id is not None:
+        category = Category.objects.filter(pk=category_id, is_active=True).first()
+        if category is None:
+            raise CaseError("unknown_category", "分类不存在或已停用")
+    kind = kind or (category.default_kind if category else CaseKind.COMPLAINT)
+    if kind not in CaseKind.values:
+        raise CaseError("invalid_kind", "诉求类型不正确")
+    prepared = images_prepare(photos)
+
+    place = case_location_resolve(
+        lat=lat, lng=lng, building_id=building_id, community_id=community_id, district_id=district_id
+    )
+    level = ladder_load().entry(
+        has_estate=place.estate_id is not None, has_community=place.community_id is not None
+    )
+    unit_id = route_unit(category_id=category_id, region_path=place.region_path)
+    now = now or timezone.now()
+    # An unlocated case gets the community's terms: it will be placed in one at triage.
+    terms = policy_book_load().terms(kind=kind, category_id=category_id, level=level or LadderLevel.COMMUNITY)
+    due = deadlines_compute(start=now, terms=terms)
+    public = (kind in PUBLIC_BY_DEFAULT) if is_public is None else (is_public and kind != CaseKind.TIP_OFF)
+
+    case = Case(
+        kind=kind,
+        category=category,
+        channel=channel,
+        title=(title.strip() or text.splitlines()[0])[:100],
+        text=text,
+        reporter=reporter,
+        filed_by=filed_by,
+        contact_name=contact_name.strip()[:50],
+        address=address.strip()[:200],
+        unit_id=unit_id,
+        status=Status.SUBMITTED,
+        status_category=STATUS_INFO[Status.SUBMITTED].category,
+        level=level,
+        level_started_at=now,
+        triage_due_at=due.triage_due_at,
+        resolve_due_at=due.resolve_due_at,
+        warn_at=due.warn_at,
+        is_public=public,
+        idempotency_scope=scope if idempotency_key else "",
+        idempotency_key=idempotency_key,
+        external_id=external_id[:64],
+        created_at=now,
+        **place.fields(),
+    )
+    contact_phone_set(case, contact_phone)
+
+    try:
+        with transaction.atomic():
+            case.number = case_number_next(at=now)
+            case.save(force_insert=True)
+            event = CaseEvent.objects.create(
+                case=case,
+                actor=reporter or filed_by,
+                actor_role=("reporter" if reporter is not None else "intake" if filed_by else "system"),
+                action="submit",
+                from_status="",
+                to_status=case.status,
+                from_level="",
+                to_level=case.level,
+                data={"channel": channel, "unit_id": unit_id, "snapped": place.snapped},
+                is_public=True,
+                created_at=now,
+            )
+            uploader = reporter or filed_by
+            for image in prepared:
+                attachment_ingest(
+                    case=case,
+                    upload=image,
+                    kind=AttachmentKind.REPORT,
+                    uploaded_by_id=uploader.pk if uploader is not None else None,
+                    event=event,
+                )
+            case_notify(case=case, action="submit", event_id=event.pk, actor=None)
+    except IntegrityError:
+        # A concurrent identical submission won the unique key; theirs is the case (REL-1).
+        again = _existing(scope=scope, key=idempotency_key, channel=channel, external_id=external_id)
+        if again is None:
+            raise
+        return SubmitResult(case=again, created=False)
+    return SubmitResult(case=case, created=True)
+
+
+@dataclass(frozen=True)
+class FollowResult:
+    case: Case
+    created: bool  # False: already following
+
+
+class _AlreadyFollowing(Exception):
+    pass
+
+
+def case_follow(*, case_id: int, user: User) -> FollowResult:
+    """ "Me too": follow a public open case instead of filing the same problem again."""
+    try:
+        with transaction.atomic():
+            result = case_transition(
+                case_id=case_id,
+                action="follow",
+                actor=user,
+                effect=lambda c: {"follower_count": c.follower_count + 1},
+            )
+            try:
+                with transaction.atomic():
+                    CaseFollower.objects.create(case_id=case_id, user=user)
+            except IntegrityError as exc:
+                raise _AlreadyFollowing from exc
+    except _AlreadyFollowing:
+        return FollowResult(case=Case.objects.get(pk=case_id), created=False)
+    return FollowResult(case=result.case, created=True)

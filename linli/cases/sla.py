@@ -1,0 +1,200 @@
+"""Deadlines: which SLA policy applies to a case, and when its triage, acceptance and resolution are due.
+
+Working time comes from ``linli.workdays.rules`` (法定节假日 and 调休 honoured). It is imported lazily and
+used only through the small protocol below, so this module is the one place that knows the calendar API.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Protocol, cast
+
+from django.utils import timezone
+
+from linli.cases.models import Category, DurationUnit, SlaPolicy
+
+
+class WorkingCalendar(Protocol):
+    def add_working_days(self, start: datetime, days: int) -> datetime: ...
+    def add_working_time(self, start: datetime, amount: timedelta) -> datetime: ...
+    def add_working_time_many(
+        self, starts: Sequence[datetime], amounts: Sequence[timedelta]
+    ) -> list[datetime]: ...
+
+
+def calendar() -> WorkingCalendar:
+    from linli.workdays import rules  # lazy: the workdays app owns the holiday table
+
+    return cast(WorkingCalendar, rules)
+
+
+@dataclass(frozen=True)
+class Terms:
+    """The durations one policy row gives (working time)."""
+
+    triage: timedelta
+    accept: timedelta
+    resolve_amount: Decimal
+    resolve_unit: str
+    warn_fraction: float
+    policy_id: int | None = None
+
+    def resolve_key(self) -> tuple[Decimal, str]:
+        return (self.resolve_amount, self.resolve_unit)
+
+
+# Used when no policy row matches at all (an admin deleted the catch-all row).
+DEFAULT_TERMS = Terms(
+    triage=timedelta(hours=4),
+    accept=timedelta(hours=4),
+    resolve_amount=Decimal(5),
+    resolve_unit=DurationUnit.DAYS,
+    warn_fraction=0.8,
+)
+
+
+class PolicyBook:
+    """All active policies and the category tree, loaded once: ``terms()`` is then pure Python."""
+
+    def __init__(
+        self,
+        rows: Sequence[tuple[int, str, int | None, str, Decimal, Decimal, Decimal, str, Decimal]],
+        parents: Mapping[int, int | None],
+    ) -> None:
+        self.rows = list(rows)
+        self.parents = parents
+        self._cache: dict[tuple[str, int | None, str], Terms] = {}
+
+    def _chain(self, category_id: int | None) -> list[int]:
+        chain: list[int] = []
+        seen: set[int] = set()
+        current = category_id
+        while current is not None and current not in seen:
+            seen.add(current)
+            chain.append(current)
+            current = self.parents.get(current)
+        return chain  # the category first, then its ancestors
+
+    def terms(self, *, kind: str, category_id: int | None, level: str) -> Terms:
+        key = (kind, category_id, level)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        chain = self._chain(category_id)
+        best: tuple[tuple[int, int, int], Terms] | None = None
+        for pid, p_kind, p_cat, p_level, triage, accept, amount, unit, warn in self.rows:
+            if p_kind and p_kind != kind:
+                continue
+            if p_level and p_level != level:
+                continue
+            if p_cat is not None and p_cat not in chain:
+                continue
+            cat_score = 0 if p_cat is None else len(chain) - chain.index(p_cat)
+            score = (cat_score, 1 if p_level else 0, 1 if p_kind else 0)
+            if best is None or score > best[0]:
+                best = (
+                    score,
+                    Terms(
+                        triage=timedelta(hours=float(triage)),
+                        accept=timedelta(hours=float(accept)),
+                        resolve_amount=amount,
+                        resolve_unit=unit,
+                        warn_fraction=float(warn),
+                        policy_id=pid,
+                    ),
+                )
+        result = best[1] if best else DEFAULT_TERMS
+        self._cache[key] = result
+        return result
+
+
+def policy_book_load() -> PolicyBook:
+    rows = list(
+        SlaPolicy.objects.filter(is_active=True).values_list(
+            "id",
+            "kind",
+            "category_id",
+            "level",
+            "triage_hours",
+            "accept_hours",
+            "resolve_amount",
+            "resolve_unit",
+            "warn_fraction",
+        )
+    )
+    parents = dict(Category.objects.values_list("id", "parent_id"))
+    return PolicyBook(rows, parents)
+
+
+def terms_for(*, kind: str, category_id: int | None, level: str) -> Terms:
+    return policy_book_load().terms(kind=kind, category_id=category_id, level=level)
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    triage_due_at: datetime
+    resolve_due_at: datetime
+    warn_at: datetime
+
+
+def resolve_deadline(start: datetime, terms: Terms) -> datetime:
+    if terms.resolve_unit == DurationUnit.DAYS:
+        # "N个工作日内": whole days; a fractional admin entry rounds up rather than shortening the promise.
+        return calendar().add_working_days(start, math.ceil(terms.resolve_amount))
+    return calendar().add_working_time(start, timedelta(hours=float(terms.resolve_amount)))
+
+
+def warn_time(start: datetime, due: datetime, terms: Terms) -> datetime:
+    """预警 when the given fraction of the (wall-clock) time to the deadline has passed."""
+    return start + (due - start) * terms.warn_fraction
+
+
+def deadlines_compute(*, start: datetime, terms: Terms) -> Deadlines:
+    """Triage and resolution deadlines for a case arriving at a level at ``start``."""
+    due = resolve_deadline(start, terms)
+    return Deadlines(
+        triage_due_at=calendar().add_working_time(start, terms.triage),
+        resolve_due_at=due,
+        warn_at=warn_time(start, due, terms),
+    )
+
+
+def accept_deadline(*, start: datetime, terms: Terms) -> datetime:
+    return calendar().add_working_time(start, terms.accept)
+
+
+def deadlines_compute_many(starts: Sequence[datetime], terms: Sequence[Terms]) -> list[Deadlines]:
+    """``deadlines_compute`` for N cases with no query per case (the SLA sweep)."""
+    cal = calendar()
+    triage = cal.add_working_time_many(starts, [t.triage for t in terms])
+    due: list[datetime | None] = [None] * len(starts)
+    hour_idx = [i for i, t in enumerate(terms) if t.resolve_unit != DurationUnit.DAYS]
+    if hour_idx:
+        hour_due = cal.add_working_time_many(
+            [starts[i] for i in hour_idx], [timedelta(hours=float(terms[i].resolve_amount)) for i in hour_idx]
+        )
+        for i, value in zip(hour_idx, hour_due, strict=True):
+            due[i] = value
+    # "N working days" (N ≥ 1) ends at close of business of the N-th working day after the *day* of the
+    # start, whatever its hour: one computation per (local date, N) serves every case sharing them.
+    by_day: dict[tuple[date, int], datetime] = {}
+    tz = timezone.get_default_timezone()
+    for i, t in enumerate(terms):
+        if t.resolve_unit == DurationUnit.DAYS:
+            n = math.ceil(t.resolve_amount)
+            if n < 1:
+                due[i] = cal.add_working_days(starts[i], n)
+                continue
+            key = (starts[i].astimezone(tz).date(), n)
+            if key not in by_day:
+                by_day[key] = cal.add_working_days(starts[i], n)
+            due[i] = by_day[key]
+    out: list[Deadlines] = []
+    for i, t in enumerate(terms):
+        d = cast(datetime, due[i])
+        out.append(Deadlines(triage_due_at=triage[i], resolve_due_at=d, warn_at=warn_time(starts[i], d, t)))
+    return out

@@ -1,0 +1,71 @@
+"""Models of the three lists (needs, resources, projects) and organisations. Import them from here."""
+
+from linli.needs.models.common import (
+    Category,
+    EventBase,
+    StatusCategory,
+    Urgency,
+    categories_matching,
+    category_affinity,
+)
+from linli.needs.models.lists import (
+    NEED_CATEGORY,
+    CapacityUnit,
+    MatchStatus,
+    Need,
+    NeedEvent,
+    NeedMatch,
+    NeedSource,
+    NeedStatus,
+    ProviderKind,
+    Resource,
+    ResourceKind,
+)
+from linli.needs.models.organisations import (
+    INCUBATING,
+    IncubationStage,
+    OrgFocus,
+    OrgKind,
+    Organisation,
+    OrganisationEvent,
+)
+from linli.needs.models.projects import (
+    BOARD_COLUMNS,
+    PROJECT_CATEGORY,
+    Project,
+    ProjectEvent,
+    ProjectStatus,
+    ProjectUpdate,
+)
+
+__all__ = [
+    "BOARD_COLUMNS",
+    "INCUBATING",
+    "NEED_CATEGORY",
+    "PROJECT_CATEGORY",
+    "CapacityUnit",
+    "Category",
+    "EventBase",
+    "IncubationStage",
+    "MatchStatus",
+    "Need",
+    "NeedEvent",
+    "NeedMatch",
+    "NeedSource",
+    "NeedStatus",
+    "OrgFocus",
+    "OrgKind",
+    "Organisation",
+    "OrganisationEvent",
+    "Project",
+    "ProjectEvent",
+    "ProjectStatus",
+    "ProjectUpdate",
+    "ProviderKind",
+    "Resource",
+    "ResourceKind",
+    "StatusCategory",
+    "Urgency",
+    "categories_matching",
+    "category_affinity",
+]

@@ -1,0 +1,1 @@
+"""The deterministic demo district (涪城区): pure geography, its loader, and the demo people."""

@@ -1,0 +1,101 @@
+"""Stations as plain dicts for the API and the pages (one shape, so both always agree)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.urls import reverse
+
+from linli.stations.hours import WEEKDAY_LABELS, Period, Schedule, schedule_is_open, schedule_of
+from linli.stations.models import ChecklistItem, Station, StationKind
+
+
+def station_summary_dict(
+    station: Station, now: dt.datetime, schedule: Schedule | None = None
+) -> dict[str, Any]:
+    schedule = schedule or schedule_of(station)
+    return {
+        "id": station.id,
+        "code": station.code,
+        "name": station.name,
+        "kind": station.kind,
+        "kind_label": str(StationKind(station.kind).label),
+        "address": station.address,
+        "phone": station.phone,
+        "lat": station.lat,
+        "lng": station.lng,
+        "open_now": schedule_is_open(schedule, now),
+        "weekend_open": schedule.weekend_open,
+        "extended_hours": schedule.extended,
+        "is_24h": schedule.is_24h,
+        "url": reverse("stations:detail", kwargs={"station_id": station.id}),
+    }
+
+
+def hours_table(schedule: Schedule) -> list[dict[str, Any]]:
+    """One row per weekday (and 节假日 when set): label and the periods' text, "休息" when none."""
+    rows = []
+    for weekday, periods in enumerate(schedule.by_weekday):
+        if weekday == 7 and not periods:
+            continue
+        text = "00:00–24:00" if schedule.is_24h and weekday < 7 else "、".join(p.label() for p in periods)
+        rows.append({"weekday": weekday, "label": WEEKDAY_LABELS[weekday], "text": text or "休息"})
+    return rows
+
+
+def _period_dict(p: Period) -> dict[str, Any]:
+    return {
+        "weekday": p.weekday,
+        "weekday_label": WEEKDAY_LABELS[p.weekday],
+        "opens": p.opens.strftime("%H:%M"),
+        "closes": p.closes.strftime("%H:%M"),
+        "overnight": p.overnight,
+    }
+
+
+def station_detail_dict(station: Station, now: dt.datetime) -> dict[str, Any]:
+    schedule = schedule_of(station)
+    menu = getattr(station, "active_menu", None)
+    if menu is None:
+        menu = list(station.menu.filter(is_active=True, item__is_active=True).select_related("item"))
+    checklist = {c.item: c for c in station.checklist.all()}
+    return {
+        **station_summary_dict(station, now, schedule),
+        "description": station.description,
+        "contact_name": station.contact_name,
+        "hours_note": station.hours_note,
+        "open_on_holidays": station.open_on_holidays,
+        "periods": [_period_dict(p) for day in schedule.by_weekday for p in day],
+        "menu": [
+            {
+                "item_code": line.item.code,
+                "item_name": line.item.name,
+                "category": line.item.category,
+                "tier": line.tier,
+                "note": line.note,
+            }
+            for line in menu
+        ],
+        "checklist": [
+            {
+                "item": value,
+                "label": str(label),
+                "met": bool(checklist.get(value) and checklist[value].met),
+                "evidence": checklist[value].evidence if value in checklist else "",
+            }
+            for value, label in ChecklistItem.choices
+        ],
+        "partners": [
+            {"name": p.name, "kind_label": p.get_kind_display(), "services": p.services}
+            for p in station.partners.all()
+            if p.is_active
+        ],
+        "photos": [
+            reverse("stations:photo", kwargs={"station_id": station.id, "photo_id": ph.id})
+            for ph in station.photos.all()
+        ],
+        "office_area_m2": station.office_area_m2,
+        "public_area_m2": station.public_area_m2,
+        "office_share": round(station.office_share, 4) if station.office_share is not None else None,
+    }
