@@ -55,14 +55,16 @@ def hello(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"hello": "world"})
 
 
-# The bench's URLconf: the project's, plus the bare endpoint, so both share every middleware.
+# The bench's URLconf: the project's plus the bare endpoint, so both share every middleware.
 urlpatterns: list[Any] = []
 
 
 def _urlconf() -> None:
     import linli.urls
 
-    urlpatterns[:] = [path("hello", hello), *linli.urls.urlpatterns]
+    # /hello is resolved in the same URLconf, after the project's routes (as any new page would be), so
+    # neither endpoint gets a head start in URL resolution.
+    urlpatterns[:] = [*linli.urls.urlpatterns, path("hello", hello)]
     settings.ROOT_URLCONF = __name__
 
 

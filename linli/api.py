@@ -53,6 +53,13 @@ def _rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
     return response
 
 
+@api.exception_handler(OverflowError)
+def _overflow(request: HttpRequest, exc: OverflowError) -> HttpResponse:
+    # SQLite refuses integers past 64 bits before running the query (PostgreSQL just finds nothing):
+    # an id or filter that large is bad input, not a server error (found by the API fuzz test).
+    return api.create_response(request, {"code": "invalid_input", "message": "请求参数超出范围"}, status=422)
+
+
 @api.exception_handler(ValidationError)
 def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     return api.create_response(
@@ -85,14 +92,22 @@ from linli.accounts.api import router as accounts_router  # noqa: E402
 from linli.bookings.api import router as bookings_router  # noqa: E402
 from linli.cases.api import router as cases_router  # noqa: E402
 from linli.catalog.api import router as catalog_router  # noqa: E402
+from linli.needs.api import router as needs_router  # noqa: E402
 from linli.notifications.api import router as notifications_router  # noqa: E402
+from linli.party.api import router as party_router  # noqa: E402
+from linli.patrols.api import router as patrols_router  # noqa: E402
+from linli.people.api import router as people_router  # noqa: E402
 from linli.places.api import router as places_router  # noqa: E402
 from linli.stations.api import router as stations_router  # noqa: E402
 
 api.add_router("/accounts/", accounts_router)
 api.add_router("/places/", places_router)
+api.add_router("/people/", people_router)
 api.add_router("/stations/", stations_router)
 api.add_router("/catalog/", catalog_router)
 api.add_router("/notifications/", notifications_router)
 api.add_router("/cases/", cases_router)
 api.add_router("/bookings/", bookings_router)
+api.add_router("/patrols/", patrols_router)
+api.add_router("/party/", party_router)
+api.add_router("/needs/", needs_router)

@@ -35,8 +35,20 @@ def main() -> int:
     commands = _management_commands()
     procs: list[tuple[str, subprocess.Popen[bytes]]] = []
     web = [
-        python, "-m", "gunicorn", "linli.wsgi:application", "--bind", f"{args.host}:{args.port}",
-        "--workers", str(args.workers), "--threads", "4", "--access-logfile", "-", "--graceful-timeout", "5",
+        python,
+        "-m",
+        "gunicorn",
+        "linli.wsgi:application",
+        "--bind",
+        f"{args.host}:{args.port}",
+        "--workers",
+        str(args.workers),
+        "--threads",
+        "4",
+        "--access-logfile",
+        "-",
+        "--graceful-timeout",
+        "5",
     ]
     procs.append(("web", subprocess.Popen(web)))  # noqa: S603 - fixed argument list, no shell
     if "db_worker" in commands:

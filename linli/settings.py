@@ -212,6 +212,8 @@ INSTALLED_APPS = [
     "linli.core",
     "linli.accounts",
     "linli.places",
+    "linli.patrols",
+    "linli.party",
     "linli.needs",
     "linli.people",
     "linli.catalog",
@@ -221,6 +223,7 @@ INSTALLED_APPS = [
     "linli.notifications",
     "linli.security",
     "linli.cases",
+    "linli.integrations",
     # Sign-in hardening (linli.security.signin): lockout, TOTP second factor with backup codes.
     "axes",
     "django_otp",
@@ -448,6 +451,7 @@ USE_TZ = True
 # --- static files -------------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env_str("LINLI_STATIC_ROOT", str(BASE_DIR / "var" / "static")))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns at every start when it is missing
 STATICFILES_DIRS = [BASE_DIR / "linli" / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -18,7 +18,7 @@ class LockoutBackend(AxesStandaloneBackend):
     client to count against, so they pass through instead of raising; every HTTP sign-in path passes one.
     """
 
-    def authenticate(  # type: ignore[override]
+    def authenticate(
         self,
         request: HttpRequest | None,
         username: str | None = None,

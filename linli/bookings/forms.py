@@ -8,7 +8,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from linli.bookings.models import MINUTES_MAX, Outcome
+from linli.bookings.models import MINUTES_MAX, Outcome, ResourceKind
 from linli.bookings.transitions import AGENCY_TRANSITIONS
 
 
@@ -91,3 +91,18 @@ class RoomBookForm(forms.Form):
 class LendForm(forms.Form):
     borrower_phone = forms.CharField(label=_("借用人手机号"), max_length=20)
     quantity = forms.IntegerField(label=_("数量"), min_value=1, max_value=99, initial=1)
+
+
+class ResourceForm(forms.Form):
+    station = forms.IntegerField(label=_("阵地"), min_value=1)
+    kind = forms.ChoiceField(label=_("类型"), choices=ResourceKind.choices)
+    name = forms.CharField(label=_("名称"), max_length=100)
+    description = forms.CharField(label=_("说明"), max_length=300, required=False)
+    capacity = forms.IntegerField(label=_("容纳人数(场地)"), min_value=1, max_value=2000, required=False)
+    min_minutes = forms.IntegerField(label=_("最短(分钟)"), min_value=1, max_value=1440, initial=30)
+    max_minutes = forms.IntegerField(label=_("最长(分钟)"), min_value=1, max_value=1440, initial=240)
+    advance_days = forms.IntegerField(label=_("最多提前(天)"), min_value=1, max_value=365, initial=14)
+    per_person_limit = forms.IntegerField(label=_("每人上限"), min_value=1, max_value=50, initial=2)
+    needs_approval = forms.BooleanField(label=_("须审批"), required=False)
+    quantity = forms.IntegerField(label=_("数量(工具)"), min_value=1, max_value=999, initial=1)
+    loan_days = forms.IntegerField(label=_("借用天数(工具)"), min_value=1, max_value=90, initial=7)

@@ -72,5 +72,5 @@ def loan_relations(user: UserLike, loan: ToolLoan) -> frozenset[Who]:
 
 
 def agency_relations(user: UserLike, detail: AgencyDetail) -> frozenset[Who]:
-    staff = staff_covers(user, Capability.BOOKINGS_AGENCY, detail.region_path, detail.grid_id)
+    staff = staff_covers(user, Capability.BOOKINGS_AGENCY, detail.case.region_path, detail.grid_id)
     return _relations(user, (detail.on_behalf_of_id, detail.requested_by_id), staff)

@@ -32,12 +32,17 @@ def slot_dict(slot: Slot) -> dict[str, Any]:
         "id": slot.pk,
         "station_id": slot.station_id,
         "item_id": slot.item_id,
-        "starts_at": slot.starts_at,
-        "ends_at": slot.ends_at,
+        "starts_at": _tz(slot.starts_at),
+        "ends_at": _tz(slot.ends_at),
         "day": slot.day,
         "capacity": slot.capacity,
         "remaining": slot.remaining,
     }
+
+
+def _tz(moment: Any) -> Any:
+    """Times leave in local time with their offset (2026-03-02T09:00:00+08:00), as residents read them."""
+    return timezone.localtime(moment) if moment else moment
 
 
 def _local(moment: Any) -> str:
@@ -54,8 +59,8 @@ def appointment_dict(a: Appointment, *, viewer: Any, staff_view: bool = False) -
         "station_name": a.station.name,
         "item_id": a.item_id,
         "item_name": a.item.name,
-        "starts_at": a.starts_at,
-        "ends_at": a.ends_at,
+        "starts_at": _tz(a.starts_at),
+        "ends_at": _tz(a.ends_at),
         "when": f"{_local(a.starts_at)}–{timezone.localtime(a.ends_at):%H:%M}",
         "queue_number": a.queue_number,
         "note": a.note,
@@ -79,7 +84,7 @@ def record_dict(r: ServiceRecord) -> dict[str, Any]:
         "resident": person_masked(r.resident, r.visitor_name, r.visitor_phone),
         "queue_number": r.queue_number,
         "appointment_id": r.appointment_id,
-        "served_at": r.served_at,
+        "served_at": _tz(r.served_at),
         "note": r.note,
     }
 
@@ -96,14 +101,14 @@ def agency_dict(d: AgencyDetail, *, viewer: Any, staff_view: bool = False) -> di
         "step": d.step,
         "step_label": state_label(AGENCY_FLOW, d.step),
         "door_to_door": d.door_to_door,
-        "created_at": d.created_at,
+        "created_at": _tz(d.created_at),
         "events": [
             {
                 "action": e.action,
                 "to_state": e.to_state,
                 "label": state_label(AGENCY_FLOW, e.to_state),
                 "note": e.note,
-                "at": e.created_at,
+                "at": _tz(e.created_at),
             }
             for e in d.events.all()
         ],
@@ -121,8 +126,8 @@ def room_booking_dict(b: RoomBooking, *, viewer: Any, staff_view: bool = False) 
         "resource_id": b.resource_id,
         "resource_name": b.resource.name,
         "station_name": b.resource.station.name,
-        "starts_at": b.starts_at,
-        "ends_at": b.ends_at,
+        "starts_at": _tz(b.starts_at),
+        "ends_at": _tz(b.ends_at),
         "when": f"{_local(b.starts_at)}–{timezone.localtime(b.ends_at):%H:%M}",
         "purpose": b.purpose,
         "attendees": b.attendees,
@@ -141,8 +146,8 @@ def loan_dict(loan: ToolLoan, *, viewer: Any) -> dict[str, Any]:
         "resource_id": loan.resource_id,
         "resource_name": loan.resource.name,
         "quantity": loan.quantity,
-        "lent_at": loan.lent_at,
-        "due_at": loan.due_at,
+        "lent_at": _tz(loan.lent_at),
+        "due_at": _tz(loan.due_at),
         "overdue": loan.status == "lent" and loan.due_at <= timezone.now(),
         "status": loan.status,
         "status_label": state_label(LOAN_FLOW, loan.status),

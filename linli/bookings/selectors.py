@@ -194,7 +194,7 @@ def queue_for_station(*, user: UserLike, station_id: int, day: dt.date) -> Queue
     rows = list(
         Appointment.objects.for_user(user)
         .filter(station_id=station_id, day=day)
-        .select_related("item", "resident")
+        .select_related("item", "resident", "station")
         .order_by("starts_at", "id")
     )
     waiting = sorted(

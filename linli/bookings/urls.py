@@ -25,6 +25,7 @@ urlpatterns = [
     path("agency/desk/", agency.agency_desk, name="agency_desk"),
     path("agency/desk/<int:detail_id>/step/", agency.agency_step_view, name="agency_step"),
     path("resources/", resources.resources_desk, name="resources_desk"),
+    path("resources/add/", resources.resource_add, name="resource_add"),
     path("resources/bookings/<int:booking_id>/decide/", resources.room_decide, name="room_decide"),
     path("resources/tools/<int:resource_id>/lend/", resources.lend, name="lend"),
     path("resources/loans/<int:loan_id>/return/", resources.give_back, name="loan_return"),

@@ -29,6 +29,7 @@ from linli.cases.models import (
 from linli.cases.permissions import Who, case_relations
 from linli.cases.transitions import GUARDS, SYSTEM_ACTIONS, TRANSITIONS
 from linli.core.scoping import scope_for
+from linli.security.masking import mask_name
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -202,7 +203,9 @@ def case_timeline(case: Case, viewer: AnyUser) -> list[TimelineEntry]:
         own = e.actor_id is not None and e.actor_id == getattr(viewer, "pk", None)
         show_note = staff or (reporter and (e.is_public or own))
         if staff and e.actor is not None:
-            actor = str(e.actor)
+            # Staff see colleagues by name, residents masked (PI-2: 张*), like everywhere else.
+            resident = e.actor_role in ("reporter", "resident")
+            actor = mask_name(str(e.actor)) if resident else str(e.actor)
         elif own:
             actor = "我"
         else:
@@ -277,7 +280,18 @@ def cases_nearby_similar(
         created_at__gte=now - timedelta(days=days),
         lat__range=(lat - dlat, lat + dlat),
         lng__range=(lng - dlng, lng + dlng),
-    ).only("id", "number", "title", "category_id", "status", "lat", "lng", "created_at", "follower_count")
+    ).only(
+        "id",
+        "number",
+        "title",
+        "category_id",
+        "reporter_id",
+        "status",
+        "lat",
+        "lng",
+        "created_at",
+        "follower_count",
+    )
     if category_id is not None:
         qs = qs.filter(category_id=category_id)
     found = []

@@ -88,14 +88,15 @@ class CappedPagination(PaginationBase):
 _COMMON_ERRORS = {
     "401": "未登录、登录已超时或未完成动态口令验证(not_authenticated / session_expired / otp_required)",
     "403": "无权操作或 CSRF 校验失败",
+    "404": "对象不存在或不在您的权限范围内(not_found)",
     "422": "请求参数不正确(invalid_input)",
 }
 
 
 def document_common_errors(schema: dict[str, Any]) -> dict[str, Any]:
     """Add the answers every operation can give to its OpenAPI entry, so clients (and the schema fuzz test)
-    know them: 401/403 on operations that need a sign-in, 422 on operations that take input. All carry
-    ``ErrorOut``; an operation's own description of the same status wins."""
+    know them: 401/403/404 on operations that need a sign-in (404 is the answer outside one's scope), 404
+    on public operations with a path id, 422 on operations that take input. All carry ``ErrorOut``; an operation's own description of a status wins."""
     error_ref = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components.setdefault("ErrorOut", ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}"))
@@ -107,7 +108,10 @@ def document_common_errors(schema: dict[str, Any]) -> dict[str, Any]:
             operation["responses"] = {str(k): v for k, v in operation["responses"].items()}
             statuses = []
             if operation.get("security"):
-                statuses += ["401", "403"]
+                # 404 too: a role without the capability or scope is answered "not found" (QUALITY AC-1).
+                statuses += ["401", "403", "404"]
+            elif any(p.get("in") == "path" for p in operation.get("parameters", [])):
+                statuses.append("404")  # no such object, or an id the URL cannot match
             if operation.get("parameters") or operation.get("requestBody"):
                 statuses.append("422")
             for status in statuses:

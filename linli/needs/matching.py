@@ -90,7 +90,9 @@ def amount_for(capacity_unit: str, beneficiaries: int) -> int:
     return max(1, beneficiaries) if capacity_unit == CapacityUnit.PEOPLE else 1
 
 
-def rank(need: NeedFacts, resources: Sequence[ResourceFacts], *, limit: int | None = None) -> list[Suggestion]:
+def rank(
+    need: NeedFacts, resources: Sequence[ResourceFacts], *, limit: int | None = None
+) -> list[Suggestion]:
     """Score and order the candidates among ``resources`` (conditions 2, 3 and 6 above are checked here;
     the others belong to the query)."""
     if not resources:
@@ -104,8 +106,8 @@ def rank(need: NeedFacts, resources: Sequence[ResourceFacts], *, limit: int | No
     if need.lat is not None and need.lng is not None and located.any():
         transformer = local_transformer(round(need.lng, 6), round(need.lat, 6))
         idx = np.flatnonzero(located)
-        lngs = np.array([resources[i].lng for i in idx], dtype=float)
-        lats = np.array([resources[i].lat for i in idx], dtype=float)
+        lngs = np.array([resources[int(i)].lng for i in idx], dtype=np.float64)
+        lats = np.array([resources[int(i)].lat for i in idx], dtype=np.float64)
         x, y = transformer.transform(lngs, lats)
         x0, y0 = transformer.transform(need.lng, need.lat)
         dx, dy = np.asarray(x) - x0, np.asarray(y) - y0
@@ -125,7 +127,7 @@ def rank(need: NeedFacts, resources: Sequence[ResourceFacts], *, limit: int | No
             distance_m=None if math.isnan(distance[i]) else float(distance[i]),
             amount=int(amount[i]),
         )
-        for i in np.flatnonzero(keep)
+        for i in map(int, np.flatnonzero(keep))
     ]
     out.sort(key=lambda s: (-s.score, s.resource_id))
     return out[:limit] if limit is not None else out
@@ -174,7 +176,12 @@ def facts_of_need(need: Need) -> NeedFacts:
 
 def facts_of_resource(r: Resource) -> ResourceFacts:
     return ResourceFacts(
-        id=r.pk, category=r.category, remaining=r.remaining, capacity_unit=r.capacity_unit, lat=r.lat, lng=r.lng
+        id=r.pk,
+        category=r.category,
+        remaining=r.remaining,
+        capacity_unit=r.capacity_unit,
+        lat=r.lat,
+        lng=r.lng,
     )
 
 

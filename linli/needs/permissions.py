@@ -20,7 +20,7 @@ from linli.accounts.roles import Capability
 from linli.core.scoping import Scope, scope_for
 
 
-def _paths_q(field: str, paths: tuple[str, ...] | list[str]) -> Q | None:
+def paths_q(field: str, paths: tuple[str, ...] | list[str]) -> Q | None:
     if not paths:
         return None
     return reduce(lambda a, b: a | b, (Q(**{f"{field}__startswith": p}) for p in paths))
@@ -31,7 +31,7 @@ def manage_q(user: Any, *, field: str = "region_path") -> Q | None:
     scope = scope_for(user, Capability.NEEDS_MANAGE)
     if scope.is_global:
         return Q()
-    return _paths_q(field, scope.region_paths)
+    return paths_q(field, scope.region_paths)
 
 
 def may_manage(user: Any, region_path: str) -> bool:
@@ -50,18 +50,20 @@ def may_report(user: Any, *, region_path: str, grid_id: int | None) -> bool:
     return grid_id is not None and grid_id in scope.grid_ids
 
 
-def _anchor_paths(scope: Scope) -> list[str]:
+def anchor_paths(scope: Scope) -> list[str]:
     """The region paths a scope is anchored on, grids counted by their community."""
     paths = list(scope.region_paths)
     if scope.grid_ids:
         from linli.places.models import Grid
 
-        paths += list(Grid.objects.filter(pk__in=sorted(scope.grid_ids)).values_list("region_path", flat=True))
+        paths += list(
+            Grid.objects.filter(pk__in=sorted(scope.grid_ids)).values_list("region_path", flat=True)
+        )
     return paths
 
 
 def ancestors(path: str) -> list[str]:
-    """"/D/S/C/" → ["/D/", "/D/S/"] (strict ancestors, shortest first)."""
+    """ "/D/S/C/" → ["/D/", "/D/S/"] (strict ancestors, shortest first)."""
     parts = [p for p in path.split("/") if p]
     return ["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts))]
 
@@ -77,8 +79,8 @@ def pool_q(user: Any, *, field: str = "region_path") -> Q | None:
     scope = scope_for(user, Capability.NEEDS_VIEW)
     if scope.is_global:
         return Q()
-    anchors = _anchor_paths(scope)
-    inside = _paths_q(field, anchors)
+    anchors = anchor_paths(scope)
+    inside = paths_q(field, anchors)
     above = sorted({a for p in anchors for a in ancestors(p)})
     parts = [q for q in (inside, Q(**{f"{field}__in": above}) if above else None) if q is not None]
     if not parts:

@@ -54,7 +54,7 @@ class Transition:
     note_required: bool = False
 
 
-def _t(action: str, label: str | Promise, sources: set[str], target: str | None, **kw: Any) -> Transition:
+def _t(action: str, label: str | Promise, sources: set[Any], target: str | None, **kw: Any) -> Transition:
     return Transition(action, label, frozenset(sources), target, **kw)
 
 
@@ -99,7 +99,13 @@ INCUBATION_TRANSITIONS: dict[str, Transition] = {
         _t("register", _("协助注册登记"), {I.ASSESSED}, I.REGISTERED),
         _t("host", _("入驻托管"), {I.REGISTERED}, I.HOSTED),
         # Each purchase contract is one event; a hosted organisation may win several.
-        _t("purchase", _("政府购买服务"), {I.HOSTED, I.SERVICES_PURCHASED}, I.SERVICES_PURCHASED, note_required=True),
+        _t(
+            "purchase",
+            _("政府购买服务"),
+            {I.HOSTED, I.SERVICES_PURCHASED},
+            I.SERVICES_PURCHASED,
+            note_required=True,
+        ),
         _t("withdraw", _("退出孵化"), _IN_PIPELINE, I.WITHDRAWN, note_required=True),
     ]
 }
@@ -122,7 +128,16 @@ class Flow:
 
 
 NEED_FLOW = Flow(
-    "need", "需求", Need, NeedEvent, "need", "status", NeedStatus, NEED_CATEGORY, "updated_at", NEED_TRANSITIONS
+    "need",
+    "需求",
+    Need,
+    NeedEvent,
+    "need",
+    "status",
+    NeedStatus,
+    NEED_CATEGORY,
+    "updated_at",
+    NEED_TRANSITIONS,
 )
 PROJECT_FLOW = Flow(
     "project",

@@ -37,7 +37,10 @@ def _track_tag(purpose: str = _TRACK_PURPOSE) -> PiiTag:
 
 class PatrolStatus(models.TextChoices):
     ACTIVE = "active", _("巡查中")  # started, points are arriving
-    ENDED = "ended", _("已结束")  # ended by the worker (or by the stale-patrol sweep); late points still accepted
+    ENDED = (
+        "ended",
+        _("已结束"),
+    )  # ended by the worker (or by the stale-patrol sweep); late points still accepted
 
 
 class Patrol(models.Model):
@@ -53,7 +56,9 @@ class Patrol(models.Model):
     region_path = models.CharField(max_length=400, editable=False)
     # The phone's own id for this patrol: a start retried after a lost answer returns the same patrol.
     client_key = models.CharField(_("客户端编号"), max_length=64)
-    status = models.CharField(_("状态"), max_length=16, choices=PatrolStatus.choices, default=PatrolStatus.ACTIVE)
+    status = models.CharField(
+        _("状态"), max_length=16, choices=PatrolStatus.choices, default=PatrolStatus.ACTIVE
+    )
     started_at = models.DateTimeField(_("开始时间"))
     ended_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
     # The summary, recomputed from the points when the patrol ends (and when late points arrive).
@@ -68,6 +73,7 @@ class Patrol(models.Model):
 
     objects: ClassVar[ScopedQuerySet[Patrol]] = ScopedQuerySet.as_manager()  # type: ignore[assignment]
     scope = ScopeFields(capability=Capability.PATROLS_VIEW, region_path="region_path", owner="worker")
+    pii_exempt: ClassVar[dict[str, str]] = {"track_purged_at": "轨迹被删除的时间,不含位置"}
 
     class Meta:
         verbose_name = _("巡查")
@@ -90,7 +96,9 @@ class Patrol(models.Model):
             models.Index(fields=["region_path", "-started_at"], name="patrol_region_started"),
             # The retention job: ended patrols whose track is still stored, oldest first.
             models.Index(
-                fields=["ended_at"], condition=models.Q(track_purged_at__isnull=True), name="patrol_track_kept"
+                fields=["ended_at"],
+                condition=models.Q(track_purged_at__isnull=True),
+                name="patrol_track_kept",
             ),
         ]
 
@@ -168,7 +176,9 @@ class PatrolBuildingPass(models.Model):
     patrol = models.ForeignKey(Patrol, on_delete=models.CASCADE, related_name="passes")
     building = models.ForeignKey("places.Region", on_delete=models.CASCADE, related_name="+")
     # The building's grid at the time (copied): weekly coverage groups passes by grid without a join.
-    grid = models.ForeignKey("places.Grid", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    grid = models.ForeignKey(
+        "places.Grid", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     passed_at = models.DateTimeField(_("经过时间"))
 
     pii_fields: ClassVar[dict[str, PiiTag]] = {

@@ -19,6 +19,7 @@ reordered uploads give the same track. The rules, in order:
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -85,7 +86,10 @@ class Track:
 
     def geojson(self) -> dict[str, object]:
         """A MultiLineString of the parts (one-fix parts as degenerate two-vertex lines), lon/lat."""
-        lines = [[[f.lng, f.lat] for f in part] if len(part) > 1 else [[part[0].lng, part[0].lat]] * 2 for part in self.parts]
+        lines = [
+            [[f.lng, f.lat] for f in part] if len(part) > 1 else [[part[0].lng, part[0].lat]] * 2
+            for part in self.parts
+        ]
         return {"type": "MultiLineString", "coordinates": lines}
 
 
@@ -142,7 +146,7 @@ def track_build(fixes: Sequence[Fix], rules: TrackRules | None = None) -> Track:
     indices = [i for i in range(n) if keep[i]]
     part: list[int] = [indices[0]]
     parts: list[list[int]] = []
-    for prev, cur in zip(indices, indices[1:], strict=False):
+    for prev, cur in itertools.pairwise(indices):
         gap = float(seconds[cur] - seconds[prev])
         if gap > rules.max_gap_s:
             parts.append(part)
@@ -159,7 +163,9 @@ def track_build(fixes: Sequence[Fix], rules: TrackRules | None = None) -> Track:
     return track
 
 
-def buildings_passed(track: Track, buildings: Sequence[BuildingPoint], *, radius_m: float = 30.0) -> list[Pass]:
+def buildings_passed(
+    track: Track, buildings: Sequence[BuildingPoint], *, radius_m: float = 30.0
+) -> list[Pass]:
     """The buildings within ``radius_m`` of the track's parts (STRtree ``dwithin`` over building points)."""
     if not track.parts or not buildings:
         return []

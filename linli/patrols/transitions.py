@@ -57,6 +57,11 @@ def patrol_transition(
         patrol.status = rule.target
         patrol.save(update_fields=[*fields, "status", "updated_at"])
         PatrolEvent.objects.create(
-            patrol=patrol, actor=actor, action=action, from_status=before, to_status=rule.target, note=note[:200]
+            patrol=patrol,
+            actor=actor,
+            action=action,
+            from_status=before,
+            to_status=rule.target,
+            note=note[:200],
         )
     return patrol

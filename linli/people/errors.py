@@ -6,7 +6,9 @@ from typing import Any
 
 
 class PeopleError(Exception):
-    def __init__(self, code: str, message: str, *, status: int = 400, details: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, code: str, message: str, *, status: int = 400, details: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message

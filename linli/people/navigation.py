@@ -20,7 +20,7 @@ def people_nav_register() -> None:
             capability=Capability.PEOPLE_EDIT,
             order=14,
         ),
-        )
+    )
     nav_register(
         WORKBENCH,
         NavEntry(

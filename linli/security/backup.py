@@ -277,6 +277,9 @@ def backup_create(*, output_dir: Path | None = None, using: str = "default") -> 
 
 
 def _sqlite_backup(connection: Any, data_path: Path) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    if connection.in_atomic_block:
+        # SQLite's backup would wait for this very connection's open transaction to end: forever.
+        raise BackupError("in_transaction", "不能在事务中备份 SQLite 数据库")
     connection.ensure_connection()
     target = sqlite3.connect(data_path)
     try:

@@ -103,7 +103,7 @@ def is_locked_out(request: HttpRequest, credentials: dict[str, Any]) -> bool:
 def signin_completed(request: HttpRequest, credentials: dict[str, Any]) -> None:
     """Every factor passed: forget this pair's earlier failures (not before: a right password must not
     reset the count an attacker builds up guessing second-factor codes)."""
-    if settings.AXES_ENABLED:
+    if getattr(settings, "AXES_ENABLED", True):  # axes' default, set by axes.conf at start-up
         AxesProxyHandler.update_request(request)
         AxesProxyHandler.get_implementation().reset_user_attempts(request, credentials)
 
@@ -315,11 +315,11 @@ def _tag_lockout_tables() -> None:
     tag = PiiTag(
         category="contact",
         purpose="登录失败锁定(按账号+IP计数)与安全审计",
-        retention="最后一次失败后锁定冷却期满即清除(默认30分钟)",
+        retention="锁定冷却期(默认30分钟)满后,下一次登录时清除",
         legal_basis="履行网络安全等级保护义务",
     )
     for model in (AccessAttempt, AccessFailureLog, AccessLog):
-        model.pii_fields = {"ip_address": tag}  # type: ignore[attr-defined]
+        model.pii_fields = {"ip_address": tag}
 
 
 _tag_lockout_tables()

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
+from ninja import Status as HttpStatus
 from ninja.pagination import paginate
 
 from linli.bookings import selectors
@@ -18,7 +19,7 @@ router = Router(tags=["bookings"])
 
 
 class AgencyIn(Schema):
-    item: str = Field(..., description="service item id or code; the item must allow 代办")
+    item: int | str = Field(..., description="service item id or code; the item must allow 代办")
     text: str = Field(..., description="what is needed, in the resident's words")
     station_id: int | None = Field(None, description="the station that will handle it (optional)")
     beneficiary_phone: str = Field("", description="staff only: the resident's phone (links their account)")
@@ -80,11 +81,7 @@ def agency_request(request: HttpRequest, body: AgencyIn) -> Any:
         )
     )
     detail = selectors.agency_mine(user=user).filter(pk=detail.pk).first() or detail
-    return 201, agency_dict(
-        detail,
-        viewer=user,
-        staff_view=detail.requested_by_id == user.pk and detail.on_behalf_of_id != user.pk,
-    )
+    return HttpStatus(201, agency_dict(detail, viewer=user, staff_view=detail.on_behalf_of_id != user.pk))
 
 
 @router.get("/agency/mine", response=list[AgencyOut], auth=session_or_token)

@@ -11,6 +11,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
+from ninja import Status as HttpStatus
 from ninja.pagination import paginate
 
 from linli.accounts.models import User
@@ -38,7 +39,7 @@ class SlotOut(Schema):
 
 class SlotsQuery(Schema):
     station: int = Field(..., description="station id")
-    item: str = Field(..., description="service item id or code")
+    item: int | str = Field(..., description="service item id or code")
     first_day: dt.date | None = Field(None, alias="from", description="first local date (default today)")
     last_day: dt.date | None = Field(None, alias="to", description="last local date (default +13 days)")
 
@@ -63,7 +64,7 @@ def slots(request: HttpRequest, q: Query[SlotsQuery]) -> Any:
 
 class GenerateIn(Schema):
     station_id: int
-    item: str = Field(..., description="service item id or code")
+    item: int | str = Field(..., description="service item id or code")
     first_day: dt.date
     last_day: dt.date
     length_minutes: int = Field(30, description="slot length, 5–240 minutes")
@@ -97,7 +98,7 @@ def slots_generate(request: HttpRequest, body: GenerateIn) -> Any:
 
 class SlotIn(Schema):
     station_id: int
-    item: str
+    item: int | str
     starts_at: dt.datetime
     ends_at: dt.datetime
     capacity: int
@@ -118,7 +119,7 @@ def slot_create(request: HttpRequest, body: SlotIn) -> Any:
             capacity=body.capacity,
         )
     )
-    return 201, slot_dict(slot)
+    return HttpStatus(201, slot_dict(slot))
 
 
 # --- appointments ----------------------------------------------------------------------------------
@@ -156,7 +157,7 @@ class BookIn(Schema):
 def appointment_book(request: HttpRequest, body: BookIn) -> Any:
     user = user_of(request)
     a = call(lambda: svc.appointment_book(resident=user, slot_id=body.slot_id, note=body.note))
-    return 201, appointment_dict(a, viewer=user)
+    return HttpStatus(201, appointment_dict(a, viewer=user))
 
 
 @router.get("/appointments/mine", response=list[AppointmentOut], auth=session_or_token)
@@ -249,7 +250,7 @@ def station_queue(request: HttpRequest, station_id: int, day: dt.date | None = N
 
 class RecordIn(Schema):
     station_id: int
-    item: str | None = Field(None, description="item id or code; defaults to the appointment's item")
+    item: int | str | None = Field(None, description="item id or code; defaults to the appointment's item")
     outcome: str = Field(..., description="completed / accepted / materials / refused / consulted")
     minutes: int = Field(..., description=f"handling minutes, 1–{MINUTES_MAX}")
     appointment_id: int | None = None
@@ -294,7 +295,7 @@ def record_create(request: HttpRequest, body: RecordIn) -> Any:
             note=body.note,
         )
     )
-    return 201, record_dict(record)
+    return HttpStatus(201, record_dict(record))
 
 
 class PeriodQuery(Schema):

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from django.http import HttpRequest
+from django.utils import timezone
 from ninja import Schema
 
 from linli.accounts.models import User
@@ -46,7 +47,7 @@ def events_of(events: Iterable[Any]) -> list[dict[str, Any]]:
             "to_state": e.to_state,
             "actor_role": e.actor_role,
             "note": e.note,
-            "created_at": e.created_at,
+            "created_at": timezone.localtime(e.created_at),
         }
         for e in events
     ]

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
+from ninja import Status as HttpStatus
 from ninja.pagination import paginate
 
 from linli.bookings import selectors
@@ -46,6 +47,37 @@ def station_resources(request: HttpRequest, station_id: int, kind: str = "") -> 
         {**{f: getattr(r, f) for f in ResourceOut.model_fields if f != "available"}, "available": r.available}
         for r in selectors.resources_public(station_id=station.pk, kind=kind)
     ]
+
+
+class ResourceIn(Schema):
+    kind: str = Field(..., description="room / tool")
+    name: str
+    description: str = ""
+    capacity: int | None = Field(None, description="rooms: how many people fit")
+    min_minutes: int = 30
+    max_minutes: int = 240
+    advance_days: int = 14
+    per_person_limit: int = 2
+    needs_approval: bool = False
+    quantity: int = Field(1, description="tools: how many there are")
+    loan_days: int = 7
+
+
+@router.post(
+    "/stations/{int:station_id}/resources",
+    response={201: ResourceOut, 400: ErrorOut, 404: ErrorOut},
+    auth=session_or_token,
+)
+def resource_create(request: HttpRequest, station_id: int, body: ResourceIn) -> Any:
+    """Staff (``bookings.manage`` over the station): add a room or a tool with its rules."""
+    r = call(lambda: svc.resource_create(actor=user_of(request), station_id=station_id, **body.model_dump()))
+    return HttpStatus(
+        201,
+        {
+            **{f: getattr(r, f) for f in ResourceOut.model_fields if f != "available"},
+            "available": r.available,
+        },
+    )
 
 
 class BusyOut(Schema):
@@ -105,7 +137,7 @@ def room_book(request: HttpRequest, resource_id: int, body: RoomBookIn) -> Any:
             attendees=body.attendees,
         )
     )
-    return 201, room_booking_dict(booking, viewer=user)
+    return HttpStatus(201, room_booking_dict(booking, viewer=user))
 
 
 @router.get("/room-bookings/mine", response=list[RoomBookingOut], auth=session_or_token)
@@ -210,7 +242,7 @@ def tool_lend(request: HttpRequest, resource_id: int, body: LendIn) -> Any:
             due_at=body.due_at,
         )
     )
-    return 201, _loan(user, loan)
+    return HttpStatus(201, _loan(user, loan))
 
 
 @router.get("/loans", response={200: list[LoanOut], 404: ErrorOut}, auth=session_or_token)

@@ -73,7 +73,7 @@ class AgencyDetail(TimeStampedModel):
         _("进度"), max_length=24, choices=AgencyStep.choices, default=AgencyStep.REQUESTED
     )
     step_at = models.DateTimeField(_("进度时间"), null=True, blank=True)
-    region_path = models.CharField(max_length=400, editable=False)  # the case's, at submission
+    # The grid worker's grid (or the case's): a grid worker reaches the requests of their grid.
     grid = models.ForeignKey(
         "places.Grid",
         verbose_name=_("网格"),
@@ -84,8 +84,13 @@ class AgencyDetail(TimeStampedModel):
     )
 
     objects: ClassVar[ScopedQuerySet[AgencyDetail]] = ScopedQuerySet.as_manager()  # type: ignore[assignment]
+    # Through the case's region: when the district dispatcher places an unlocated request in a community
+    # (梳理), that community's staff see it from then on.
     scope = ScopeFields(
-        capability=Capability.BOOKINGS_AGENCY, region_path="region_path", grid="grid", owner="on_behalf_of"
+        capability=Capability.BOOKINGS_AGENCY,
+        region_path="case__region_path",
+        grid="grid",
+        owner="on_behalf_of",
     )
 
     pii_fields: ClassVar[dict[str, PiiTag]] = {
@@ -136,8 +141,8 @@ class AgencyDetail(TimeStampedModel):
             # "My 代办": a resident's requests, newest first.
             models.Index(fields=["on_behalf_of", "-created_at"], name="agency_beneficiary"),
             models.Index(fields=["requested_by", "-created_at"], name="agency_requester"),
-            # Staff lists: a subtree's requests not yet finished.
-            models.Index(fields=["region_path", "step"], name="agency_region_step"),
+            # Staff lists: requests not yet finished (joined to the case for the region filter).
+            models.Index(fields=["step", "-created_at"], name="agency_step_created"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(step__in=AgencyStep.values), name="agency_step_valid"),

@@ -102,6 +102,8 @@ def agency_request(
 
     staff = user_has_capability(requester, Capability.BOOKINGS_AGENCY)
     on_behalf_of: User | None
+    reporter: User | None
+    filed_by: User | None
     phone = ""
     if not staff:
         if door_to_door or in_care_registry:
@@ -167,7 +169,6 @@ def agency_request(
             care_note=care_note if staff else "",
             step=AgencyStep.REQUESTED,
             step_at=now,
-            region_path=case.region_path,
             grid_id=case.grid_id or (_requester_grid(requester) if staff else None),
         )
         AgencyEvent.objects.create(
@@ -194,7 +195,7 @@ def agency_step(
     def effect(detail: AgencyDetail) -> dict[str, Any]:
         return {"step_at": now}
 
-    return transition_apply(  # type: ignore[no-any-return]
+    return transition_apply(
         flow=AGENCY_FLOW,
         obj_id=detail_id,
         action=action,

@@ -130,7 +130,7 @@ def appointment_cancel(
         slot_release_place(slot_id=a.slot_id, now=now)
         return {}
 
-    return _apply(appointment_id, "cancel", actor, now, note=note, effect=effect).obj  # type: ignore[no-any-return]
+    return _apply(appointment_id, "cancel", actor, now, note=note, effect=effect).obj
 
 
 def appointment_reschedule(
@@ -165,7 +165,7 @@ def appointment_reschedule(
         }
 
     try:
-        return _apply(appointment_id, "reschedule", actor, now, effect=effect, data=data).obj  # type: ignore[no-any-return]
+        return _apply(appointment_id, "reschedule", actor, now, effect=effect, data=data).obj
     except IntegrityError as exc:  # the partial unique index caught a concurrent booking of that day
         raise BookingError("duplicate_for_day", "您当天已预约过这项服务", status=409) from exc
 
@@ -177,7 +177,7 @@ def appointment_check_in(*, appointment_id: int, actor: User, now: dt.datetime |
     def effect(a: Appointment) -> dict[str, Any]:
         return {"queue_number": queue_number_next(station_id=a.station_id, day=a.day), "checked_in_at": now}
 
-    return _apply(appointment_id, "check_in", actor, now, effect=effect).obj  # type: ignore[no-any-return]
+    return _apply(appointment_id, "check_in", actor, now, effect=effect).obj
 
 
 def appointment_complete(
@@ -196,7 +196,7 @@ def appointment_complete(
             raise BookingError("wrong_station", "该预约不属于本阵地")
         return {}
 
-    return _apply(appointment_id, "complete", actor, now, effect=effect, data=data).obj  # type: ignore[no-any-return]
+    return _apply(appointment_id, "complete", actor, now, effect=effect, data=data).obj
 
 
 # --- sweeps ----------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ def queue_number_next(*, station_id: int, day: dt.date, prefix: str = APPOINTMEN
         f"UPDATE {table} SET last = last + 1 "  # noqa: S608 - table name from model meta
         "WHERE station_id = %s AND day = %s AND prefix = %s RETURNING last"
     )
-    params = [station_id, day.isoformat(), prefix]
+    params: list[int | str] = [station_id, day.isoformat(), prefix]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()

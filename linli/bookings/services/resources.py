@@ -215,7 +215,7 @@ def room_booking_decide(
     def effect(b: RoomBooking) -> dict[str, Any]:
         return {"decided_by_id": actor.pk, "decided_at": now}
 
-    return transition_apply(  # type: ignore[no-any-return]
+    return transition_apply(
         flow=ROOM_BOOKING_FLOW,
         obj_id=booking_id,
         action="approve" if approve else "reject",
@@ -230,7 +230,7 @@ def room_booking_decide(
 def room_booking_cancel(
     *, booking_id: int, actor: User, note: str = "", now: dt.datetime | None = None
 ) -> RoomBooking:
-    return transition_apply(  # type: ignore[no-any-return]
+    return transition_apply(
         flow=ROOM_BOOKING_FLOW,
         obj_id=booking_id,
         action="cancel",
@@ -322,7 +322,7 @@ def loan_return(*, loan_id: int, actor: User, note: str = "", now: dt.datetime |
     result: TransitionResult = transition_apply(
         flow=LOAN_FLOW, obj_id=loan_id, action="return", actor=actor, note=note, effect=effect, now=now
     )
-    return result.obj  # type: ignore[no-any-return]
+    return result.obj
 
 
 def loan_extend(
@@ -336,7 +336,7 @@ def loan_extend(
     def effect(loan: ToolLoan) -> dict[str, Any]:
         return {"due_at": due_at, "overdue_reminded_on": None}
 
-    return transition_apply(  # type: ignore[no-any-return]
+    return transition_apply(
         flow=LOAN_FLOW,
         obj_id=loan_id,
         action="extend",

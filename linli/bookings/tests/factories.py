@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -45,23 +45,49 @@ def make_item(**kw: Any) -> ServiceItem:
     return service_item_create(**fields)
 
 
-@dataclass
 class BookingWorld:
-    d: SmallDistrict
-    item: ServiceItem  # offered at both stations, bookable
-    item2: ServiceItem  # offered at both stations
-    agency_item: ServiceItem  # 可代办, at station0
-    not_offered: ServiceItem  # active, offered nowhere
-    station0: Station  # community 0 (street 0)
-    station2: Station  # community 2 (street 1)
-    resident: User
-    resident2: User
-    window0: User  # window staff of community 0
-    window2: User  # window staff of community 2
-    back_office0: User
-    secretary0: User
-    street0: User  # street 0: sees station0, manages nothing
-    grid0: User  # grid worker of grid 0 (community 0)
+    """Stations, items and residents are made up front; staff users only when a test first asks for one
+    (each costs a membership and an audit row). Touch them before starting threads."""
+
+    def __init__(self, d: SmallDistrict) -> None:
+        self.d = d
+        self.item = make_item(name="居住证办理")  # offered at both stations, bookable
+        self.item2 = make_item(name="老年优待证")  # offered at both stations
+        self.agency_item = make_item(name="高龄津贴申领", agency_allowed=True, appointment_required=False)
+        self.not_offered = make_item(name="别处的事项")  # active, offered nowhere
+        menu = [self.item, self.item2, self.agency_item]
+        self.station0 = make_station(
+            region=d.communities[0], items=menu, name="一社区党群服务中心"
+        )  # street 0
+        self.station2 = make_station(
+            region=d.communities[2], items=menu, name="三社区党群服务中心"
+        )  # street 1
+        self.resident: User = ResidentFactory(display_name="张三丰")
+        self.resident2: User = ResidentFactory(display_name="李四")
+
+    @cached_property
+    def window0(self) -> User:  # window staff of community 0
+        return staff_with_role(Role.WINDOW_STAFF, district=self.d, index=0)
+
+    @cached_property
+    def window2(self) -> User:  # window staff of community 2
+        return staff_with_role(Role.WINDOW_STAFF, district=self.d, index=2)
+
+    @cached_property
+    def back_office0(self) -> User:
+        return staff_with_role(Role.BACK_OFFICE, district=self.d, index=0)
+
+    @cached_property
+    def secretary0(self) -> User:
+        return staff_with_role(Role.COMMUNITY_SECRETARY, district=self.d, index=0)
+
+    @cached_property
+    def street0(self) -> User:  # street 0: sees station0, runs no desk
+        return staff_with_role(Role.STREET_STAFF, district=self.d, index=0)
+
+    @cached_property
+    def grid0(self) -> User:  # grid worker of grid 0 (community 0)
+        return staff_with_role(Role.GRID_WORKER, district=self.d, index=0)
 
     def slot(
         self,
@@ -104,25 +130,4 @@ class BookingWorld:
 
 
 def build_booking_world(d: SmallDistrict) -> BookingWorld:
-    item = make_item(name="居住证办理")
-    item2 = make_item(name="老年优待证")
-    agency_item = make_item(name="高龄津贴申领", agency_allowed=True, appointment_required=False)
-    not_offered = make_item(name="别处的事项")
-    menu = [item, item2, agency_item]
-    return BookingWorld(
-        d=d,
-        item=item,
-        item2=item2,
-        agency_item=agency_item,
-        not_offered=not_offered,
-        station0=make_station(region=d.communities[0], items=menu, name="一社区党群服务中心"),
-        station2=make_station(region=d.communities[2], items=menu, name="三社区党群服务中心"),
-        resident=ResidentFactory(display_name="张三丰"),
-        resident2=ResidentFactory(display_name="李四"),
-        window0=staff_with_role(Role.WINDOW_STAFF, district=d, index=0),
-        window2=staff_with_role(Role.WINDOW_STAFF, district=d, index=2),
-        back_office0=staff_with_role(Role.BACK_OFFICE, district=d, index=0),
-        secretary0=staff_with_role(Role.COMMUNITY_SECRETARY, district=d, index=0),
-        street0=staff_with_role(Role.STREET_STAFF, district=d, index=0),
-        grid0=staff_with_role(Role.GRID_WORKER, district=d, index=0),
-    )
+    return BookingWorld(d)

@@ -17,6 +17,7 @@ from linli.bookings.services import (
     appointment_cancel,
     appointment_reschedule,
     slot_capacity_set,
+    slot_close,
     slots_generate,
 )
 from linli.bookings.tests.factories import MONDAY, BookingWorld, at
@@ -259,3 +260,15 @@ def test_the_slot_count_equals_the_places_its_appointments_hold(bw: BookingWorld
     # the station cancelling is news: the resident gets an SMS naming the reason
     assert OutboxMessage.objects.filter(kind="booking.cancel", recipient=people[1]).count() == 1
     assert not OutboxMessage.objects.filter(kind="booking.reschedule", recipient=people[1]).exists()
+
+
+def test_a_closed_slot_takes_no_more_bookings_but_keeps_its_appointments(bw: BookingWorld) -> None:
+    slot = bw.slot(capacity=3)
+    kept = appointment_book(resident=bw.resident, slot_id=slot.pk)
+    slot_close(actor=bw.window0, slot_id=slot.pk)
+    _refused("unknown_slot", appointment_book, resident=bw.resident2, slot_id=slot.pk)
+    kept.refresh_from_db()
+    assert kept.status == AppointmentStatus.BOOKED
+    with pytest.raises(BookingError) as info:
+        slot_close(actor=bw.window2, slot_id=slot.pk)  # another community's window
+    assert info.value.status == 404

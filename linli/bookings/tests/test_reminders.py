@@ -20,8 +20,8 @@ from linli.bookings.services import (
 )
 from linli.bookings.tests.factories import MONDAY, BookingWorld, at
 from linli.notifications.models import OutboxMessage, OutboxStatus
-from linli.security.masking import mask_phone
 from linli.notifications.tests.conftest import run_worker_batch
+from linli.security.masking import mask_phone
 
 pytestmark = pytest.mark.django_db
 TUESDAY = MONDAY + dt.timedelta(days=1)

@@ -50,14 +50,14 @@ def _user(bw: BookingWorld, who: str) -> User:
     return getattr(bw, who)  # type: ignore[no-any-return]
 
 
-@pytest.mark.parametrize(("who", "sees"), SEES, ids=[w for w, _ in SEES])
 def test_each_user_sees_exactly_the_appointments_in_scope_and_may_view_agrees(
-    bw: BookingWorld, two: tuple[Appointment, Appointment], who: str, sees: tuple[bool, bool]
+    bw: BookingWorld, two: tuple[Appointment, Appointment]
 ) -> None:
-    user = _user(bw, who)
-    visible = set(Appointment.objects.for_user(user).values_list("pk", flat=True))
-    assert [a.pk in visible for a in two] == list(sees)
-    assert [may_view(user, a) for a in two] == list(sees)
+    for who, sees in SEES:
+        user = _user(bw, who)
+        visible = set(Appointment.objects.for_user(user).values_list("pk", flat=True))
+        assert [a.pk in visible for a in two] == list(sees), who
+        assert [may_view(user, a) for a in two] == list(sees), who
 
 
 @pytest.mark.parametrize(("who", "sees"), SEES, ids=[w for w, _ in SEES])
@@ -100,7 +100,7 @@ def test_check_in_and_records_only_at_ones_own_stations(
 
 
 def test_records_and_workload_are_scoped(bw: BookingWorld, two: tuple[Appointment, Appointment]) -> None:
-    a0, a2 = two
+    a0 = two[0]
     appointment_check_in(appointment_id=a0.pk, actor=bw.window0)
     service_record_create(
         actor=bw.window0,

@@ -109,7 +109,8 @@ def test_a_walk_in_links_an_account_by_phone_or_keeps_the_visitor_encrypted(bw: 
     assert (walk_in.resident, walk_in.visitor_phone, walk_in.visitor_name) == (None, "13800138000", "王五")
     with connection.cursor() as cursor:  # the column as stored, past the field's decryption
         cursor.execute(
-            f"SELECT visitor_phone FROM {ServiceRecord._meta.db_table} WHERE id = %s", [walk_in.pk]
+            f"SELECT visitor_phone FROM {ServiceRecord._meta.db_table} WHERE id = %s",  # noqa: S608 - model meta
+            [walk_in.pk],
         )
         stored = cursor.fetchone()[0]
     assert is_ciphertext(stored) and "13800138000" not in stored  # PI-1: ciphertext at rest
@@ -178,8 +179,9 @@ def test_workload_counts_per_staff_member_and_per_item(
             actor=actor, station_id=station.pk, item_id=item.pk, outcome=outcome, minutes=minutes
         )
     clock.shift(dt.timedelta(days=1))
+    reader = bw.secretary0
     with django_assert_num_queries(3):  # type: ignore[operator]  # memberships, by staff, by item
-        w = workload_for_user(user=bw.secretary0, since=MONDAY, until=MONDAY + dt.timedelta(days=1))
+        w = workload_for_user(user=reader, since=MONDAY, until=MONDAY + dt.timedelta(days=1))
     assert w.total == 3
     staff = {r["staff_id"]: (r["count"], r["minutes"], r["completed"]) for r in w.by_staff}
     assert staff == {bw.window0.pk: (2, 30, 1), bw.back_office0.pk: (1, 5, 1)}

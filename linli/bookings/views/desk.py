@@ -20,6 +20,7 @@ from linli.accounts.scopes import user_has_capability
 from linli.bookings import selectors
 from linli.bookings.errors import BookingError
 from linli.bookings.forms import GenerateForm, RecordForm
+from linli.bookings.models import Appointment
 from linli.bookings.presenters import appointment_dict, record_dict
 from linli.bookings.services import appointment_check_in, service_record_create, slots_generate
 from linli.bookings.services.lookups import station_managed
@@ -27,7 +28,7 @@ from linli.bookings.views.resident import user_of
 from linli.catalog.models import ServiceItem
 from linli.security.audit import audit_record
 from linli.security.models import AuditResult
-from linli.stations.models import Station
+from linli.stations.models import Station, StationService
 
 EXPORT_MAX_DAYS = 92
 
@@ -85,8 +86,12 @@ def desk_station(request: HttpRequest, station_id: int) -> HttpResponse:
     workload = selectors.workload_for_user(
         user=user_of(request), since=today.replace(day=1), until=today, station_id=station.pk
     )
+    items = _desk_items(station)
+    on_menu = set(
+        StationService.objects.filter(station=station, is_active=True).values_list("item_id", flat=True)
+    )
     context = _work_context(request, station) | {
-        "items": _desk_items(station),
+        "items": items,
         "outcomes": RecordForm.base_fields["outcome"].choices,  # type: ignore[attr-defined]
         "workload": workload,
         "generate_form": GenerateForm(
@@ -97,9 +102,7 @@ def desk_station(request: HttpRequest, station_id: int) -> HttpResponse:
                 "capacity": 5,
             }
         ),
-        "menu_items": [
-            i for i in _desk_items(station) if i.offers.filter(station=station, is_active=True).exists()
-        ],
+        "menu_items": [i for i in items if i.pk in on_menu],  # slots only for what the menu offers
     }
     return render(request, "bookings/desk.html", context)
 
@@ -120,14 +123,14 @@ def _work_response(
 @require_POST
 def check_in(request: HttpRequest, station_id: int, appointment_id: int) -> HttpResponse:
     station = _station(request, station_id)
+    if not Appointment.objects.filter(pk=appointment_id, station_id=station.pk).exists():
+        raise Http404  # an appointment of another station is not on this desk
     try:
         appointment = appointment_check_in(appointment_id=appointment_id, actor=user_of(request))
     except BookingError as exc:
         if exc.status == 404:
             raise Http404 from exc
         return _work_response(request, station, error=exc.message, status=422)
-    if appointment.station_id != station.pk:
-        raise Http404
     if not request.headers.get("HX-Request"):
         messages.success(request, f"已取号:{appointment.queue_number}")
     return _work_response(request, station)

@@ -15,11 +15,12 @@ from linli.accounts.roles import Capability
 from linli.accounts.scopes import user_has_capability
 from linli.bookings import selectors
 from linli.bookings.errors import BookingError
-from linli.bookings.forms import LendForm, NoteForm, RoomBookForm
+from linli.bookings.forms import LendForm, NoteForm, ResourceForm, RoomBookForm
 from linli.bookings.models import ResourceKind
 from linli.bookings.presenters import loan_dict, room_booking_dict
 from linli.bookings.services import (
     loan_return,
+    resource_create,
     room_book,
     room_booking_cancel,
     room_booking_decide,
@@ -118,8 +119,31 @@ def resources_desk(request: HttpRequest) -> HttpResponse:
             ],
             "rooms": selectors.resources_for_user(user=user, kind=ResourceKind.ROOM)[:200],
             "lend_form": LendForm(),
+            "stations": selectors.desk_stations_for_user(user=user)[:200],
+            "kinds": ResourceKind.choices,
         },
     )
+
+
+@login_required
+@require_POST
+def resource_add(request: HttpRequest) -> HttpResponse:
+    _manager(request)
+    form = ResourceForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "请检查场地/工具的填写。")
+        return redirect("bookings:resources_desk")
+    data = form.cleaned_data
+    station_id = data.pop("station")
+    try:
+        resource_create(actor=user_of(request), station_id=station_id, **data)
+    except BookingError as exc:
+        if exc.status == 404:
+            raise Http404 from exc
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"已添加:{data['name']}。")
+    return redirect("bookings:resources_desk")
 
 
 @login_required

@@ -107,7 +107,8 @@ def test_staff_signs_in_opens_the_map_and_reads_a_grid_card(live_server, transac
             page.click("#panel-close")
             assert page.locator("#map-panel").is_hidden()
             page.click("#locate-btn")
-            page.wait_for_function("document.getElementById('map-status').textContent.includes('›')")
+            # A locator wait, not wait_for_function: that evaluates a string in the page, which the strict CSP forbids.
+            page.locator("#map-status", has_text="›").wait_for()
             status = page.locator("#map-status").inner_text()
             assert grid.community.name in status and grid.name in status
 

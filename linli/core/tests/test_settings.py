@@ -65,7 +65,11 @@ def test_database_url_is_parsed_into_postgresql_settings() -> None:
     db = database_from_url("postgres://app:s%40cret@db.internal:6432/linli?sslmode=require")
     assert db["ENGINE"] == "django.db.backends.postgresql"
     assert (db["NAME"], db["USER"], db["PASSWORD"], db["HOST"], db["PORT"]) == (
-        "linli", "app", "s@cret", "db.internal", "6432",
+        "linli",
+        "app",
+        "s@cret",
+        "db.internal",
+        "6432",
     )
     assert db["OPTIONS"] == {"sslmode": "require"}
 

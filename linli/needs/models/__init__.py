@@ -24,10 +24,10 @@ from linli.needs.models.lists import (
 from linli.needs.models.organisations import (
     INCUBATING,
     IncubationStage,
-    OrgFocus,
-    OrgKind,
     Organisation,
     OrganisationEvent,
+    OrgFocus,
+    OrgKind,
 )
 from linli.needs.models.projects import (
     BOARD_COLUMNS,

@@ -78,7 +78,12 @@ class Need(TimeStampedModel):
     )
     region_path = models.CharField(max_length=400, editable=False)  # the region's path
     grid = models.ForeignKey(
-        "places.Grid", verbose_name=_("网格"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "places.Grid",
+        verbose_name=_("网格"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     beneficiaries = models.PositiveIntegerField(_("受益人数"), default=1)
     urgency = models.CharField(_("紧急程度"), max_length=10, choices=Urgency.choices, default=Urgency.NORMAL)
@@ -274,7 +279,9 @@ class Resource(TimeStampedModel):
         ]
         constraints = [
             models.CheckConstraint(condition=Q(capacity__gte=1), name="needs_res_capacity_positive"),
-            models.CheckConstraint(condition=Q(remaining__lte=F("capacity")), name="needs_res_remaining_le_cap"),
+            models.CheckConstraint(
+                condition=Q(remaining__lte=F("capacity")), name="needs_res_remaining_le_cap"
+            ),
             models.CheckConstraint(
                 condition=Q(valid_until__isnull=True) | Q(valid_until__gte=F("valid_from")),
                 name="needs_res_valid_period",

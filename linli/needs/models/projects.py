@@ -101,7 +101,8 @@ class Project(TimeStampedModel):
         constraints = [
             models.CheckConstraint(condition=Q(progress__lte=100), name="needs_project_progress_le_100"),
             models.CheckConstraint(
-                condition=Q(evaluation_score__isnull=True) | Q(evaluation_score__gte=1, evaluation_score__lte=5),
+                condition=Q(evaluation_score__isnull=True)
+                | Q(evaluation_score__gte=1, evaluation_score__lte=5),
                 name="needs_project_score_1_5",
             ),
             models.CheckConstraint(

@@ -86,7 +86,9 @@ class CareRecord(TimeStampedModel):
         "people.Resident", verbose_name=_("居民"), on_delete=models.PROTECT, related_name="care_records"
     )
     categories = models.ManyToManyField(CareCategory, verbose_name=_("类别"), related_name="records")
-    level = models.ForeignKey(CareLevel, verbose_name=_("等级"), on_delete=models.PROTECT, related_name="records")
+    level = models.ForeignKey(
+        CareLevel, verbose_name=_("等级"), on_delete=models.PROTECT, related_name="records"
+    )
     # Whose visit plan the person is on (a grid worker of the grid).
     worker = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -97,7 +99,9 @@ class CareRecord(TimeStampedModel):
         related_name="care_records",
     )
     # A plan-specific interval (e.g. daily phone calls during a heat wave); empty = the level's.
-    interval_days_override = models.PositiveSmallIntegerField(_("走访间隔(天,留空按等级)"), null=True, blank=True)
+    interval_days_override = models.PositiveSmallIntegerField(
+        _("走访间隔(天,留空按等级)"), null=True, blank=True
+    )
     status = models.CharField(_("状态"), max_length=10, choices=CareStatus.choices, default=CareStatus.ACTIVE)
     opened_on = models.DateField(_("登记日期"))
     closed_on = models.DateField(_("结束日期"), null=True, blank=True)
@@ -113,7 +117,12 @@ class CareRecord(TimeStampedModel):
     # Compare-and-set marker of the overdue sweep: the due date it last notified about.
     overdue_notified_due = models.DateField(null=True, blank=True, editable=False)
     grid = models.ForeignKey(
-        "places.Grid", verbose_name=_("网格"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "places.Grid",
+        verbose_name=_("网格"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     region_path = models.CharField(max_length=400, editable=False, db_index=True)
 
@@ -198,7 +207,9 @@ class VisitKind(models.TextChoices):
 
 
 class CareVisit(models.Model):
-    record = models.ForeignKey(CareRecord, verbose_name=_("关爱对象"), on_delete=models.CASCADE, related_name="visits")
+    record = models.ForeignKey(
+        CareRecord, verbose_name=_("关爱对象"), on_delete=models.CASCADE, related_name="visits"
+    )
     worker = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("走访人"),
@@ -211,7 +222,9 @@ class CareVisit(models.Model):
     visited_at = models.DateTimeField(_("走访时间"))
     notes = models.TextField(_("走访情况"), blank=True)
     created_at = models.DateTimeField(_("记录时间"), auto_now_add=True)
-    grid = models.ForeignKey("places.Grid", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    grid = models.ForeignKey(
+        "places.Grid", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     region_path = models.CharField(max_length=400, editable=False, db_index=True)
 
     objects: ClassVar[ScopedQuerySet[CareVisit]] = ScopedQuerySet.as_manager()  # type: ignore[assignment]

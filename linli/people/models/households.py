@@ -141,7 +141,9 @@ class Resident(TimeStampedModel):
     id_number_index = BlindIndexField(source="id_number", kind="id_number")
     phone = EncryptedTextField(_("联系电话"), blank=True, default="")
     phone_index = BlindIndexField(source="phone", kind="phone")
-    relation = models.CharField(_("与户主关系"), max_length=16, choices=Relation.choices, default=Relation.HEAD)
+    relation = models.CharField(
+        _("与户主关系"), max_length=16, choices=Relation.choices, default=Relation.HEAD
+    )
     registration = models.CharField(
         _("户籍类型"), max_length=16, choices=Registration.choices, default=Registration.HUKOU
     )
@@ -234,7 +236,9 @@ class MoveKind(models.TextChoices):
 class ResidentMove(models.Model):
     """One move of a resident into or out of a household (the register's history; never edited)."""
 
-    resident = models.ForeignKey(Resident, verbose_name=_("居民"), on_delete=models.CASCADE, related_name="moves")
+    resident = models.ForeignKey(
+        Resident, verbose_name=_("居民"), on_delete=models.CASCADE, related_name="moves"
+    )
     household = models.ForeignKey(
         Household, verbose_name=_("住户"), on_delete=models.PROTECT, related_name="moves"
     )

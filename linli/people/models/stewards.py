@@ -56,7 +56,9 @@ class Steward(TimeStampedModel):
         on_delete=models.SET_NULL,
         related_name="steward_profiles",
     )
-    organisation = models.CharField(_("所属组织"), max_length=100, blank=True)  # 亮组织: 党支部, 外卖站点, 高校
+    organisation = models.CharField(
+        _("所属组织"), max_length=100, blank=True
+    )  # 亮组织: 党支部, 外卖站点, 高校
     duty = models.CharField(_("职责"), max_length=200)  # 亮职责
     duty_phone = EncryptedTextField(_("值守电话"), blank=True, default="")
     duty_phone_index = BlindIndexField(source="duty_phone", kind="phone")
@@ -69,13 +71,24 @@ class Steward(TimeStampedModel):
         limit_choices_to={"level": "community"},
     )
     grid = models.ForeignKey(
-        "places.Grid", verbose_name=_("网格"), null=True, blank=True, on_delete=models.SET_NULL, related_name="stewards"
+        "places.Grid",
+        verbose_name=_("网格"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="stewards",
     )
     region_path = models.CharField(max_length=400, editable=False, db_index=True)
     buildings = models.ManyToManyField(
-        "places.Region", verbose_name=_("负责楼栋"), blank=True, related_name="stewards", limit_choices_to={"level": "building"}
+        "places.Region",
+        verbose_name=_("负责楼栋"),
+        blank=True,
+        related_name="stewards",
+        limit_choices_to={"level": "building"},
     )
-    status = models.CharField(_("状态"), max_length=16, choices=StewardStatus.choices, default=StewardStatus.APPLIED)
+    status = models.CharField(
+        _("状态"), max_length=16, choices=StewardStatus.choices, default=StewardStatus.APPLIED
+    )
     status_changed_at = models.DateTimeField(_("状态变更时间"), null=True, blank=True)
 
     objects: ClassVar[ScopedQuerySet[Steward]] = ScopedQuerySet.as_manager()  # type: ignore[assignment]

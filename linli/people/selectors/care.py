@@ -73,7 +73,9 @@ class CareFilters:
     overdue_only: bool = False
 
 
-def care_records_for_user(user: Any, filters: CareFilters | None = None, *, today: dt.date | None = None) -> QuerySet[CareRecord]:
+def care_records_for_user(
+    user: Any, filters: CareFilters | None = None, *, today: dt.date | None = None
+) -> QuerySet[CareRecord]:
     """Records in ``user``'s care scope, overdue first (most overdue on top), then by due date."""
     f = filters or CareFilters()
     today = today or timezone.localdate()
@@ -85,7 +87,12 @@ def care_records_for_user(user: Any, filters: CareFilters | None = None, *, toda
     if f.level:
         qs = qs.filter(level__code=f.level)
     if f.category_id:
-        qs = qs.filter(categories__id=f.category_id)
+        # A subquery, not a join: a join on the M2M would need DISTINCT over every selected column.
+        qs = qs.filter(
+            pk__in=CareRecord.categories.through.objects.filter(carecategory_id=f.category_id).values(
+                "carerecord_id"
+            )
+        )
     if f.grid_id:
         qs = qs.filter(grid_id=f.grid_id)
     if f.worker_id:
@@ -97,7 +104,7 @@ def care_records_for_user(user: Any, filters: CareFilters | None = None, *, toda
         default=Value(1),
         output_field=IntegerField(),
     )
-    return qs.annotate(_overdue_rank=overdue).order_by("_overdue_rank", "next_visit_due", "id").distinct()
+    return qs.annotate(_overdue_rank=overdue).order_by("_overdue_rank", "next_visit_due", "id")
 
 
 def care_record_for_user(user: Any, record_id: int) -> CareRecord | None:
@@ -125,7 +132,7 @@ def care_counts_for_user(user: Any, *, today: dt.date | None = None) -> CareCoun
     """The figures at the top of the care screens (one query per figure, never per row)."""
     today = today or timezone.localdate()
     qs = CareRecord.objects.for_user(user).filter(status=CareStatus.ACTIVE)
-    by_level = {code: 0 for code in CareLevel.objects.values_list("code", flat=True)}
+    by_level = dict.fromkeys(CareLevel.objects.values_list("code", flat=True), 0)
     for code, count in _count_by(qs, "level__code"):
         by_level[code] = count
     return CareCounts(

@@ -41,7 +41,9 @@ def household_clean_address(*, unit_no: str, room: str) -> tuple[str, str]:
     return unit_no, room
 
 
-def household_get_or_create(*, building: Region, unit_no: str, room: str, note: str = "") -> tuple[Household, bool]:
+def household_get_or_create(
+    *, building: Region, unit_no: str, room: str, note: str = ""
+) -> tuple[Household, bool]:
     """The household at building / 单元 / room, created when new (its grid and path copied from the building)."""
     if building.level != Level.BUILDING:
         raise PeopleError("not_a_building", _("住户只能登记在楼栋下"))
@@ -189,7 +191,9 @@ def resident_update(*, actor: User | None, resident_id: int, changes: dict[str, 
     """Correct a resident's registered details (not a move). Unknown fields are refused."""
     unknown = set(changes) - EDITABLE
     if unknown:
-        raise PeopleError("field_not_editable", _("不能修改这些字段:%(f)s") % {"f": "、".join(sorted(unknown))})
+        raise PeopleError(
+            "field_not_editable", _("不能修改这些字段:%(f)s") % {"f": "、".join(sorted(unknown))}
+        )
     with transaction.atomic():
         resident = Resident.objects.select_for_update().filter(pk=resident_id).first()
         if resident is None:
@@ -217,7 +221,9 @@ def resident_update(*, actor: User | None, resident_id: int, changes: dict[str, 
             with transaction.atomic():
                 resident.save()
         except IntegrityError as exc:
-            raise PeopleError("resident_present_elsewhere", _("该证件号码的居民已登记在住"), status=409) from exc
+            raise PeopleError(
+                "resident_present_elsewhere", _("该证件号码的居民已登记在住"), status=409
+            ) from exc
     return resident
 
 
@@ -228,7 +234,9 @@ def people_grids_sync() -> int:
 
     # One narrow scan (id, grid, building's grid); NULL-safe comparison in Python, not in SQL dialects.
     rows = Household.objects.values_list("id", "grid_id", "building__grid_id").iterator(chunk_size=5000)
-    stale = [(household_id, building_grid) for household_id, grid, building_grid in rows if grid != building_grid]
+    stale = [
+        (household_id, building_grid) for household_id, grid, building_grid in rows if grid != building_grid
+    ]
     seen: set[int] = set()
     for household_id, grid_id in stale:
         if household_id in seen:

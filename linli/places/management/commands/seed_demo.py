@@ -8,10 +8,15 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from linli.bookings.demo import bookings_seed_demo
+from linli.integrations.demo import cases_seed_history
+from linli.needs.demo import needs_seed_demo
+from linli.party.demo import party_seed_demo
+from linli.patrols.demo import patrols_seed_demo
+from linli.people.demo import people_seed_demo
 from linli.places.demo.geography import DEFAULT_SEED, FULL_SIZE, SMALL_SIZE
 from linli.places.demo.loader import DemoError, demo_load
 from linli.places.demo.people import demo_logins
-from linli.bookings.demo import bookings_seed_demo
 from linli.stations.demo import stations_seed_demo
 
 __all__ = ["Command", "demo_logins"]
@@ -47,6 +52,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--force", action="store_true", help="删除已有的演示区、演示单位和演示账号后重新生成"
         )
+        parser.add_argument("--history", type=int, default=50_000, help="近一年历史工单数(默认 %(default)s)")
         parser.add_argument(
             "--allow-production",
             action="store_true",
@@ -91,6 +97,13 @@ class Command(BaseCommand):
             self.stdout.write(f"演示辖区已存在且一致,未重复创建{extra}(用时 {result.seconds:.1f} 秒)。")
         self.stdout.write(stations_seed_demo().message)  # the demo station network (linli.stations)
         self.stdout.write(bookings_seed_demo().message)  # slots, rooms and tools (linli.bookings)
+        self.stdout.write(people_seed_demo().message)  # households, care registry, stewards (linli.people)
+        self.stdout.write(
+            needs_seed_demo().message
+        )  # needs, resources, projects, organisations (linli.needs)
+        self.stdout.write(patrols_seed_demo().message)  # weeks of patrols in 建国门社区 (linli.patrols)
+        self.stdout.write(party_seed_demo().message)  # party tree, check-ins, volunteer hours (linli.party)
+        self.stdout.write(cases_seed_history(size=options["history"]).message)  # a year of cases
         self.stdout.write("")
         self.stdout.write(logins_table(demo_logins()))
         self.stdout.write("")

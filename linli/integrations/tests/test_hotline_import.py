@@ -1,0 +1,184 @@
+"""Hotline import: all or nothing with a per-row report, idempotent re-import, XLSX cell rules, and the
+bulk path giving the same case as ``case_submit`` would."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+from openpyxl import Workbook
+
+from linli.cases.models import Case, CaseEvent, Channel, Status
+from linli.cases.services import case_submit
+from linli.cases.tests.factories import category, grid_point
+from linli.integrations.hotline.read import COLUMNS
+from linli.integrations.hotline.services import hotline_import
+from linli.places.tests.factories import SmallDistrict
+
+pytestmark = pytest.mark.django_db
+
+
+def _row(d: SmallDistrict, order: str, **kw: str) -> dict[str, str]:
+    lat, lng = grid_point(d, 2)
+    row = {
+        "工单编号": order,
+        "来电时间": "2026-03-02 09:30",
+        "诉求类型": "投诉",
+        "问题分类": "井盖缺失",
+        "诉求内容": "人民路井盖缺失,夜间很危险",
+        "地址": "人民路12号",
+        "经度": f"{lng}",
+        "纬度": f"{lat}",
+        "联系人": "李四",
+        "联系电话": "13900139000",
+        "办理状态": "办理中",
+        "办结时间": "",
+        "满意度": "",
+    }
+    row.update(kw)
+    return row
+
+
+def _csv(rows: list[dict[str, str]]) -> bytes:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=COLUMNS)
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue().encode("utf-8-sig")
+
+
+def _xlsx(rows: list[list[Any]]) -> bytes:
+    book = Workbook()
+    ws = book.active
+    ws.append(COLUMNS)
+    for r in rows:
+        ws.append(r)
+    buf = io.BytesIO()
+    book.save(buf)
+    return buf.getvalue()
+
+
+def test_a_valid_file_creates_cases_with_events_places_and_numbers(district: SmallDistrict) -> None:
+    done = _row(district, "A0002", 办理状态="已办结", 办结时间="2026-03-04 17:00", 满意度="满意")
+    report = hotline_import(data=_csv([_row(district, "A0001"), done]), filename="orders.csv")
+    assert report.ok and (report.created, report.skipped) == (2, 0)
+    open_case = Case.objects.get(external_id="A0001")
+    assert open_case.channel == Channel.HOTLINE and open_case.status == Status.SUBMITTED
+    assert open_case.grid_id == district.grids[2].pk and open_case.number.startswith("20260302-")
+    assert open_case.contact_phone_masked == "139****9000"
+    assert list(open_case.events.values_list("action", flat=True)) == ["submit"]
+    closed = Case.objects.get(external_id="A0002")
+    assert closed.status == Status.CLOSED and closed.rating == "satisfied"
+    assert closed.resolved_level == closed.level and closed.resolved_at is not None
+    assert list(closed.events.values_list("action", flat=True)) == ["submit", "resolve", "rate"]
+    numbers = sorted(Case.objects.values_list("number", flat=True))
+    assert numbers == ["20260302-000001", "20260302-000002"]
+
+
+def test_the_bulk_path_gives_the_same_case_as_case_submit(district: SmallDistrict) -> None:
+    when = timezone.make_aware(datetime(2026, 3, 2, 9, 30))
+    lat, lng = grid_point(district, 2)
+    single = case_submit(
+        text="人民路井盖缺失",
+        channel=Channel.OPEN311,
+        category_id=category("road.manhole").pk,
+        lat=lat,
+        lng=lng,
+        client_id="x",
+        now=when,
+    ).case
+    hotline_import(data=_csv([_row(district, "B1")]), filename="a.csv")
+    bulk = Case.objects.get(external_id="B1")
+    for name in [
+        "grid_id",
+        "estate_id",
+        "community_id",
+        "street_id",
+        "district_id",
+        "region_path",
+        "level",
+        "unit_id",
+        "status",
+        "status_category",
+        "triage_due_at",
+        "resolve_due_at",
+        "warn_at",
+        "kind",
+        "is_public",
+        "created_at",
+    ]:
+        assert getattr(bulk, name) == getattr(single, name), name
+    assert bulk.number == "20260302-000002"  # the block continues the day's counter
+
+
+def test_re_importing_the_same_file_creates_nothing_new(district: SmallDistrict) -> None:
+    data = _csv([_row(district, "C1"), _row(district, "C2")])
+    hotline_import(data=data, filename="x.csv")
+    again = hotline_import(data=data, filename="x.csv")
+    assert again.ok and (again.created, again.skipped) == (0, 2)
+    assert Case.objects.count() == 2 and CaseEvent.objects.count() == 2
+
+
+def test_any_bad_row_saves_nothing_and_each_error_names_row_and_column(district: SmallDistrict) -> None:
+    rows = [
+        _row(district, "D1"),
+        _row(district, "D2", 问题分类="外星人入侵"),
+        _row(district, "D3", 来电时间="去年春天"),
+        _row(district, "D4", 经度="116.40", 纬度="39.90"),
+        _row(district, "D1"),
+        _row(district, "D6", 办理状态="已办结"),
+    ]
+    report = hotline_import(data=_csv(rows), filename="bad.csv")
+    assert not report.ok and report.created == 0
+    found = {(e.row, e.column, e.code) for e in report.errors}
+    assert found == {
+        (3, "问题分类", "unknown_category"),
+        (4, "来电时间", "invalid_date"),
+        (5, "经度", "outside_jurisdiction"),
+        (6, "工单编号", "duplicate_in_file"),
+        (7, "办结时间", "finish_required"),
+    }
+    assert Case.objects.count() == 0
+
+
+def test_xlsx_numeric_id_cells_are_refused_and_formulas_stay_text(district: SmallDistrict) -> None:
+    lat, lng = grid_point(district, 1)
+    base = ["2026-03-02 09:30", "投诉", "井盖缺失"]
+    rows = [
+        ["E1", *base, '=HYPERLINK("http://x")', "", lng, lat, "王五", "13700137000", "办理中", "", ""],
+        [20260001, *base, "井盖", "", lng, lat, "", "13700137000", "办理中", "", ""],
+        ["E3", *base, "井盖", "", lng, lat, "", 13700137000, "办理中", "", ""],
+    ]
+    bad = hotline_import(data=_xlsx(rows), filename="o.xlsx")
+    assert {(e.row, e.code) for e in bad.errors} == {(3, "numeric_id_cell"), (4, "numeric_id_cell")}
+    assert Case.objects.count() == 0
+    good = hotline_import(data=_xlsx(rows[:1]), filename="o.xlsx")
+    assert good.ok and good.created == 1
+    assert Case.objects.get().text == '=HYPERLINK("http://x")'
+
+
+def test_unsupported_or_headerless_files_are_refused(district: SmallDistrict) -> None:
+    assert hotline_import(data=b"hello", filename="x.pdf").file_error.startswith("unsupported_file")
+    assert hotline_import(data=b"a,b\n1,2\n", filename="x.csv").file_error.startswith("missing_columns")
+
+
+def test_the_command_imports_a_file_and_fails_loudly_on_errors(
+    district: SmallDistrict, tmp_path: Path
+) -> None:
+    good = tmp_path / "good.csv"
+    good.write_bytes(_csv([_row(district, "F1")]))
+    out = io.StringIO()
+    call_command("import_hotline", str(good), stdout=out)
+    assert "已导入 1 件" in out.getvalue()
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(_csv([_row(district, "F2", 问题分类="不存在")]))
+    err = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("import_hotline", str(bad), stderr=err)
+    assert "第2行" in err.getvalue() and Case.objects.count() == 1

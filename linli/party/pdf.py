@@ -1,0 +1,37 @@
+"""PDF certificates through WeasyPrint (with fonts-noto-cjk for Chinese). Optional: when WeasyPrint or
+its system libraries are missing, ``pdf_available()`` is False and the printable HTML page is the
+certificate (browsers print it to PDF)."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from django.contrib.staticfiles import finders
+
+STYLESHEET = "party/certificate.css"
+
+
+@cache
+def pdf_available() -> bool:
+    try:
+        import weasyprint  # noqa: F401
+    except (ImportError, OSError):  # OSError: pango/cairo libraries missing
+        return False
+    return True
+
+
+def html_to_pdf(html: str) -> bytes | None:
+    """Render ``html`` (a complete document, no external URLs) to PDF bytes, or None without WeasyPrint."""
+    if not pdf_available():
+        return None
+    import weasyprint
+
+    css_path = finders.find(STYLESHEET)
+    stylesheets = [weasyprint.CSS(filename=str(css_path))] if css_path else []
+    # No base URL: the document cannot reach the network or the file system (url_fetcher refuses all).
+    document = weasyprint.HTML(string=html, url_fetcher=_refuse)
+    return bytes(document.write_pdf(stylesheets=stylesheets))
+
+
+def _refuse(url: str, *args: object, **kwargs: object) -> dict[str, object]:
+    raise ValueError(f"certificate PDFs load nothing external: {url}")

@@ -1,0 +1,1 @@
+"""Party pages: resident (check-in, my hours, certificates), public (teams, verification), staff (manage)."""

@@ -1,0 +1,364 @@
+"""AC-1: staff reading another grid's (or community's) residents, households, care records, visit photos,
+stewards, exports, lookups, map layers, grids, cases and stations: 0 of N generated role × endpoint ×
+object triples succeed. Details answer 404; lists (with filters tampered to point at the other grid)
+leave the objects out. Nothing changes in the database."""
+
+from __future__ import annotations
+
+import io
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.test import Client
+from PIL import Image
+
+from linli.accounts.models import User
+from linli.accounts.tests.factories import ResidentFactory
+from linli.cases.models import Case, Channel
+from linli.cases.services import case_submit
+from linli.cases.tests.factories import case_rules_ensure, category, grid_point
+from linli.core.scoping import may_view
+from linli.people.models import (
+    CareRecord,
+    CareVisit,
+    Household,
+    Resident,
+    ResidentMove,
+    Steward,
+    StewardEvent,
+)
+from linli.people.services import care_visit_record
+from linli.people.tests.factories import People, xlsx_cells
+from linli.stations.tests.factories import make_station
+
+# user -> the grid indexes (0..7) whose people they may see
+SCOPES = {
+    "grid0": {0},
+    "grid5": {5},
+    "secretary0": {0, 1},  # community 0
+    "back_office0": {0, 1},
+    "window0": {0, 1},
+    "street1": {4, 5, 6, 7},  # street 1 = communities 2, 3
+}
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 30, 30)).save(out, format="PNG")
+    return out.getvalue()
+
+
+@dataclass
+class Grid:
+    index: int
+    households: list[Household]
+    residents: list[Resident]
+    care: CareRecord
+    visit: CareVisit
+    stewards: list[Steward]
+    case: Case
+    station_id: int
+
+
+def _world_extras(people: People) -> list[Grid]:
+    case_rules_ensure()
+    reporter = ResidentFactory()
+    stations = {c.pk: make_station(region=c).pk for c in people.d.communities}
+    grids = []
+    for g, grid in enumerate(people.d.grids):
+        care = people.care[g]
+        visit = care_visit_record(
+            actor=people.users[f"grid{g}"], record_id=care.pk, kind="door", notes="已走访", photos=[_png()]
+        )
+        lat, lng = grid_point(people.d, g)
+        case = case_submit(
+            text="楼道灯坏了",
+            channel=Channel.RESIDENT,
+            reporter=reporter,
+            category_id=category("city.litter").pk,
+            lat=lat,
+            lng=lng,
+        ).case
+        grids.append(
+            Grid(
+                index=g,
+                households=[h for h in people.households if h.grid_id == grid.pk],
+                residents=[r for r in people.residents if r.grid_id == grid.pk],
+                care=care,
+                visit=visit,
+                stewards=[s for s in people.stewards if s.grid_id == grid.pk],
+                case=case,
+                station_id=stations[grid.community_id],
+            )
+        )
+    return grids
+
+
+Probe = Callable[[Client], Any]
+
+
+def _detail_probes(people: People, grid: Grid) -> list[tuple[str, Probe]]:
+    """(label, request) pairs that must each answer 404 for someone who may not see ``grid``."""
+    household, resident, care, visit = grid.households[0], grid.residents[0], grid.care, grid.visit
+    photo = visit.photos.get()
+    building = household.building
+    steward, applicant = grid.stewards
+    grid_id = people.d.grids[grid.index].pk
+    json = "application/json"
+    probes: list[tuple[str, Probe]] = [
+        ("api household", lambda c: c.get(f"/api/people/households/{household.pk}")),
+        ("page household", lambda c: c.get(f"/people/households/{household.pk}/")),
+        (
+            "page move-in",
+            lambda c: c.post(
+                f"/people/households/{household.pk}/",
+                {"name": "闯入者", "relation": "head", "registration": "hukou"},
+            ),
+        ),
+        ("page building", lambda c: c.get(f"/people/buildings/{building.pk}/")),
+        ("page building qr", lambda c: c.get(f"/people/buildings/{building.pk}/qr/")),
+        (
+            "api move-in",
+            lambda c: c.post(
+                "/api/people/residents",
+                {"building_id": building.pk, "room": "999", "name": "闯入者"},
+                content_type=json,
+            ),
+        ),
+        (
+            "api care open",
+            lambda c: c.post(
+                "/api/people/care",
+                {"resident_id": resident.pk, "category_ids": [1], "level": "red"},
+                content_type=json,
+            ),
+        ),
+        ("page care open", lambda c: c.get(f"/people/care/new/{resident.pk}/")),
+        (
+            "api resident reveal",
+            lambda c: c.post(
+                f"/api/people/residents/{resident.pk}/reveal",
+                {"field": "phone", "reason": "核实"},
+                content_type=json,
+            ),
+        ),
+        (
+            "page resident reveal",
+            lambda c: c.post(
+                f"/people/residents/{resident.pk}/reveal/", {"field": "id_number", "reason": "核实"}
+            ),
+        ),
+        (
+            "api move-out",
+            lambda c: c.post(
+                f"/api/people/residents/{resident.pk}/move-out", {"reason": "x"}, content_type=json
+            ),
+        ),
+        ("page move-out", lambda c: c.post(f"/people/residents/{resident.pk}/move-out/", {"reason": "x"})),
+        (
+            "api resident patch",
+            lambda c: c.patch(f"/api/people/residents/{resident.pk}", {"name": "改名"}, content_type=json),
+        ),
+        ("api care", lambda c: c.get(f"/api/people/care/{care.pk}")),
+        ("page care", lambda c: c.get(f"/people/care/{care.pk}/")),
+        (
+            "api care patch",
+            lambda c: c.patch(f"/api/people/care/{care.pk}", {"level": "green"}, content_type=json),
+        ),
+        ("api care visit", lambda c: c.post(f"/api/people/care/{care.pk}/visits", {"kind": "phone"})),
+        ("page care visit", lambda c: c.post(f"/people/care/{care.pk}/visit/", {"kind": "phone"})),
+        ("page care close", lambda c: c.post(f"/people/care/{care.pk}/close/", {"reason": "x"})),
+        ("page visit photo", lambda c: c.get(f"/people/care/visits/{visit.pk}/photos/{photo.pk}/")),
+        ("api applicant", lambda c: c.get(f"/api/people/stewards/{applicant.pk}")),
+        ("page applicant", lambda c: c.get(f"/people/stewards/{applicant.pk}/")),
+        (
+            "api steward transition",
+            lambda c: c.post(
+                f"/api/people/stewards/{steward.pk}/transition", {"action": "suspend"}, content_type=json
+            ),
+        ),
+        (
+            "page steward transition",
+            lambda c: c.post(
+                f"/people/stewards/{steward.pk}/", {"section": "transition", "action": "suspend"}
+            ),
+        ),
+        ("api grid", lambda c: c.get(f"/api/places/grids/{grid_id}")),
+        ("api case", lambda c: c.get(f"/api/cases/{grid.case.pk}")),
+    ]
+    for other in grid.residents[1:]:
+        probes.append(("api resident", lambda c, r=other: c.get(f"/api/people/residents/{r.pk}")))
+        probes.append(("page resident", lambda c, r=other: c.get(f"/people/residents/{r.pk}/")))
+    return probes
+
+
+def _ids(response: Any) -> set[int]:
+    return {item["id"] for item in response.json()["items"]}
+
+
+def _list_probes(people: People, grid: Grid) -> list[tuple[str, Callable[[Client], bool]]]:
+    """(label, check) pairs: True when the list leaks nothing of ``grid`` (filters pointed at it)."""
+    gid = people.d.grids[grid.index].pk
+    residents = {r.pk for r in grid.residents}
+    buildings = {h.building_id for h in grid.households}
+    resident = grid.residents[0]
+    json = "application/json"
+
+    def export(c: Client) -> bool:
+        r = c.post("/api/people/register/export", {"grid_id": gid})
+        return r.status_code == 404 or len(xlsx_cells(r.content)) == 1  # header only
+
+    def lookup(c: Client) -> bool:
+        r = c.post("/api/people/residents/lookup", {"id_number": resident.id_number}, content_type=json)
+        return r.status_code == 404 or r.json() == []
+
+    def page_register(c: Client) -> bool:
+        r = c.get(f"/people/?grid={gid}")
+        return r.status_code == 404 or resident.household.address_label not in r.content.decode()
+
+    return [
+        (
+            "api residents?grid",
+            lambda c: _status_or(
+                c.get(f"/api/people/residents?grid_id={gid}&status="), lambda r: not (_ids(r) & residents)
+            ),
+        ),
+        (
+            "api households?grid",
+            lambda c: _status_or(c.get(f"/api/people/households?grid_id={gid}"), lambda r: not _ids(r)),
+        ),
+        (
+            "api care?grid",
+            lambda c: _status_or(c.get(f"/api/people/care?grid_id={gid}&status="), lambda r: not _ids(r)),
+        ),
+        (
+            "api stewards?grid",
+            lambda c: _status_or(c.get(f"/api/people/stewards?grid_id={gid}"), lambda r: not _ids(r)),
+        ),
+        ("page register?grid", page_register),
+        ("api export?grid", export),
+        ("api lookup by id", lookup),
+        (
+            "api grid-layer",
+            lambda c: gid not in {f["id"] for f in c.get("/api/places/grid-layer").json()["features"]},
+        ),
+        ("api grids", lambda c: gid not in _ids(c.get("/api/places/grids?page_size=100"))),
+        (
+            "api buildings",
+            lambda c: not (_ids(c.get("/api/places/regions?level=building&page_size=100")) & buildings),
+        ),
+        (
+            "api case queue",
+            lambda c: _status_or(
+                c.get("/api/cases/queue?page_size=100"), lambda r: grid.case.pk not in _ids(r)
+            ),
+        ),
+        ("page station edit", lambda c: c.get(f"/stations/manage/{grid.station_id}/").status_code == 404),
+    ]
+
+
+def _status_or(response: Any, check: Callable[[Any], bool]) -> bool:
+    return response.status_code == 404 or (response.status_code == 200 and check(response))
+
+
+def _counts() -> tuple[int, ...]:
+    return (
+        Resident.objects.count(),
+        ResidentMove.objects.count(),
+        CareVisit.objects.count(),
+        CareRecord.objects.filter(level__code="red").count(),
+        StewardEvent.objects.count(),
+        Resident.objects.filter(name="改名").count(),
+    )
+
+
+DETAIL_LABELS = [
+    "api household", "page household", "page move-in", "page building", "page building qr", "api move-in",
+    "api care open", "page care open", "api resident reveal", "page resident reveal", "api move-out",
+    "page move-out", "api resident patch", "api care", "page care", "api care patch", "api care visit",
+    "page care visit", "page care close", "page visit photo", "api applicant", "page applicant",
+    "api steward transition", "page steward transition", "api grid", "api case", "api resident", "page resident",
+]  # fmt: skip
+LIST_LABELS = [
+    "api residents?grid", "api households?grid", "api care?grid", "api stewards?grid", "page register?grid",
+    "api export?grid", "api lookup by id", "api grid-layer", "api grids", "api buildings", "api case queue",
+    "page station edit",
+]  # fmt: skip
+GRIDS_PER_PAIR = 3
+
+
+def generated_triples(username: str) -> list[tuple[str, int]]:
+    """(endpoint label, grid index) for one user: every endpoint against GRIDS_PER_PAIR grids outside the
+    user's scope, drawn by a generator seeded with the pair (the same draw on every run and worker)."""
+    outside = [g for g in range(8) if g not in SCOPES[username]]
+    triples = []
+    for label in DETAIL_LABELS + LIST_LABELS:
+        rng = random.Random(f"{username}|{label}")
+        triples += [(label, g) for g in sorted(rng.sample(outside, min(GRIDS_PER_PAIR, len(outside))))]
+    return triples
+
+
+def test_at_least_500_role_endpoint_object_triples_are_generated() -> None:
+    total = sum(len(generated_triples(u)) for u in SCOPES)
+    # Each triple's object is the grid's record of that endpoint's kind (household, resident, care record,
+    # visit photo, steward, building, grid, case, station) or, for lists, the grid as a filter value.
+    assert total >= 500, total
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("username", sorted(SCOPES))
+def test_no_generated_cross_grid_triple_succeeds(people: People, username: str) -> None:
+    grids = _world_extras(people)
+    before = _counts()
+    client = Client()
+    client.force_login(people.users[username])
+    leaks: list[str] = []
+    triples = generated_triples(username)
+    for label, index in triples:
+        grid = grids[index]
+        detail = dict(_detail_probes(people, grid))
+        if label in detail:
+            response = detail[label](client)
+            if response.status_code != 404:
+                leaks.append(f"{label} grid{index}: {response.status_code}")
+        elif not dict(_list_probes(people, grid))[label](client):
+            leaks.append(f"{label} grid{index}: leaked")
+    assert leaks == [], f"{username}: {len(leaks)}/{len(triples)} triples leaked:\n" + "\n".join(leaks)
+    assert _counts() == before  # the refused writes changed nothing
+
+
+@pytest.mark.django_db
+def test_may_view_and_for_user_agree_for_every_user_and_record(people: People) -> None:
+    """AC-2 on the people models: the Python rule and the SQL filter never disagree."""
+    users: list[User] = list(people.users.values())
+    objects: list[Any] = [*people.households, *people.residents, *people.care, *people.stewards]
+    disagreements = []
+    for user in users:
+        for obj in objects:
+            in_sql = type(obj).objects.for_user(user).filter(pk=obj.pk).exists()
+            if in_sql != may_view(user, obj):
+                disagreements.append(f"{user.username} {type(obj).__name__}#{obj.pk}")
+    assert disagreements == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "username", ["window0", "handler0", "auditor", "street0", "red_steward0", "admin", "grid1"]
+)
+def test_the_care_registry_is_closed_to_roles_without_a_part_in_it(
+    client: Client, people: People, username: str
+) -> None:
+    """PI-3: window staff, unit handlers, auditors, street staff, stewards, the system admin and another
+    grid's worker get 404 on grid 0's care record and an empty (or 404) list."""
+    record = people.care[0]
+    client.force_login(people.users[username])
+    assert client.get(f"/api/people/care/{record.pk}").status_code == 404
+    assert client.get(f"/people/care/{record.pk}/").status_code == 404
+    listing = client.get("/api/people/care")
+    assert listing.status_code == 404 or record.pk not in _ids(listing)
+    assert client.get("/people/care/").status_code in {200, 404}
+    if username != "grid1":
+        assert client.get("/people/care/").status_code == 404

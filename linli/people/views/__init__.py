@@ -1,0 +1,1 @@
+"""The people pages (server-rendered): register, care and stewards."""
