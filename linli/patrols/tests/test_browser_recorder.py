@@ -19,7 +19,13 @@ from linli.patrols.tests.walks import STREET_LAT, m_to_deg
 from linli.places.tests.factories import LNG0, build_small_district
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+]
 
 pytestmark = pytest.mark.browser
 
@@ -60,6 +66,14 @@ def test_a_patrol_recorded_through_an_outage_and_a_reload_arrives_whole(
             page.click("form.form button[type=submit]")
             page.wait_for_url(origin + "/patrols/record/")
 
+            def until(expression: str, timeout_ms: int = 20_000) -> None:
+                # wait_for_function evaluates strings with eval(), which the page's CSP forbids.
+                for _ in range(timeout_ms // 100):
+                    if page.evaluate(expression):
+                        return
+                    page.wait_for_timeout(100)
+                raise AssertionError(f"timed out waiting for {expression}")
+
             def fast() -> None:  # keep a fix every 0.2 s instead of every 5 s
                 page.evaluate("document.getElementById('recorder').dataset.minIntervalMs = '200'")
 
@@ -72,7 +86,7 @@ def test_a_patrol_recorded_through_an_outage_and_a_reload_arrives_whole(
             page.click("#patrol-start")
             page.wait_for_selector("#patrol-end:not([hidden])")
             walk(range(1, 8))
-            page.wait_for_function("document.getElementById('stat-pending').textContent === '0'")
+            until("document.getElementById('stat-pending').textContent === '0'")
             context.set_offline(True)
             walk(range(8, 16))
             page.evaluate("window.dispatchEvent(new Event('online'))")  # a retry while still offline
@@ -81,10 +95,10 @@ def test_a_patrol_recorded_through_an_outage_and_a_reload_arrives_whole(
             context.set_offline(False)
             page.reload()  # the buffer and the patrol survive in localStorage
             fast()
-            page.wait_for_function("document.getElementById('stat-pending').textContent === '0'")
+            until("document.getElementById('stat-pending').textContent === '0'")
             walk(range(16, 22))
             page.click("#patrol-end")
-            page.wait_for_function("window.localStorage.length === 0")
+            until("window.localStorage.length === 0")
             page.wait_for_selector("#patrol-start:not([hidden])")
             recorded = int(page.inner_text("#stat-points") or 0)
         finally:
