@@ -49,7 +49,7 @@ class ReportForm(forms.Form):
 
     category = forms.TypedChoiceField(label=_("问题分类"), coerce=int, empty_value=None, required=True)
     kind = forms.ChoiceField(label=_("诉求类型"), choices=CaseKind.choices, required=False)
-    text = forms.CharField(label=_("问题描述"), max_length=TEXT_MAX, widget=forms.Textarea)
+    text = forms.CharField(label=_("问题描述"), max_length=TEXT_MAX, widget=forms.Textarea(attrs={"rows": 4}))
     lat = forms.FloatField(required=False, min_value=-90, max_value=90, widget=forms.HiddenInput)
     lng = forms.FloatField(required=False, min_value=-180, max_value=180, widget=forms.HiddenInput)
     address = forms.CharField(label=_("详细地址"), max_length=200, required=False)
@@ -102,7 +102,7 @@ class IntakeForm(forms.Form):
     )
     category = forms.TypedChoiceField(label=_("问题分类"), coerce=int, empty_value=None)
     kind = forms.ChoiceField(label=_("诉求类型"), choices=[*BLANK, *CaseKind.choices], required=False)
-    text = forms.CharField(label=_("诉求内容"), max_length=TEXT_MAX, widget=forms.Textarea)
+    text = forms.CharField(label=_("诉求内容"), max_length=TEXT_MAX, widget=forms.Textarea(attrs={"rows": 4}))
     contact_name = forms.CharField(label=_("联系人"), max_length=50, required=False)
     contact_phone = forms.CharField(label=_("联系电话"), max_length=20, required=False)
     community = forms.TypedChoiceField(label=_("所在社区"), coerce=int, empty_value=None, required=False)
@@ -130,7 +130,9 @@ class IntakeForm(forms.Form):
 
 # --- staff actions ----------------------------------------------------------------------------------
 class NoteForm(forms.Form):
-    note = forms.CharField(label=_("说明"), max_length=1000, required=False, widget=forms.Textarea)
+    note = forms.CharField(
+        label=_("说明"), max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 4})
+    )
 
     def __init__(self, *args: Any, note_required: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -179,7 +181,9 @@ class MergeForm(NoteForm):
 
 
 class ResolveForm(forms.Form):
-    result_text = forms.CharField(label=_("办理结果"), max_length=2000, widget=forms.Textarea)
+    result_text = forms.CharField(
+        label=_("办理结果"), max_length=2000, widget=forms.Textarea(attrs={"rows": 4})
+    )
     photos_public = forms.BooleanField(label=_("照片可公示"), required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -194,7 +198,9 @@ class SuperviseForm(NoteForm):
 
 class RateForm(forms.Form):
     rating = forms.ChoiceField(label=_("评价"), choices=Rating.choices, widget=forms.RadioSelect)
-    comment = forms.CharField(label=_("意见"), max_length=500, required=False, widget=forms.Textarea)
+    comment = forms.CharField(
+        label=_("意见"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 4})
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.pop("note_required", None)

@@ -10,7 +10,7 @@ A resource is a candidate for a need when (all of):
 5. it belongs to the need's district;
 6. it lies within ``RANGE_M`` of the need's point, or has no location (funds, online services).
 
-Score (0..1, rounded to 9 decimals), higher first, ties by resource id::
+Score (0..1, rounded to 9 decimals as rint(score · 1e9) / 1e9), higher first, ties by resource id::
 
     score = 0.5 · category + 0.3 · proximity + 0.2 · capacity
     category  = 1 (same category) or 0.5 (related)
@@ -51,7 +51,7 @@ RANGE_M = 5000.0
 W_CATEGORY, W_PROXIMITY, W_CAPACITY = 0.5, 0.3, 0.2
 UNKNOWN_PROXIMITY = 0.5
 CAPACITY_SATURATION = 5
-SCORE_DECIMALS = 9
+SCORE_SCALE = 1e9  # scores are rounded to 9 decimals: rint(score · 1e9) / 1e9
 # Degrees per metre, with a 10% margin, for the SQL bounding box (the exact test is in metres after).
 _LAT_DEG_PER_M = 1.1 / 110_574.0
 
@@ -85,11 +85,6 @@ class Suggestion:
     amount: int
 
 
-def amount_for(capacity_unit: str, beneficiaries: int) -> int:
-    """How much of a resource's capacity one need takes."""
-    return max(1, beneficiaries) if capacity_unit == CapacityUnit.PEOPLE else 1
-
-
 def rank(
     need: NeedFacts, resources: Sequence[ResourceFacts], *, limit: int | None = None
 ) -> list[Suggestion]:
@@ -97,8 +92,10 @@ def rank(
     the others belong to the query)."""
     if not resources:
         return []
-    affinity = np.array([category_affinity(need.category, r.category) for r in resources])
-    amount = np.array([amount_for(r.capacity_unit, need.beneficiaries) for r in resources], dtype=np.int64)
+    by_category = {c: category_affinity(need.category, c) for c in {r.category for r in resources}}
+    affinity = np.array([by_category[r.category] for r in resources])
+    people = np.array([r.capacity_unit == CapacityUnit.PEOPLE for r in resources])
+    amount = np.where(people, max(1, need.beneficiaries), 1).astype(np.int64)
     remaining = np.array([r.remaining for r in resources], dtype=np.int64)
     located = np.array([r.lat is not None and r.lng is not None for r in resources])
     distance = np.full(len(resources), np.nan)
@@ -116,21 +113,27 @@ def rank(
         proximity[idx] = 1.0 - d / RANGE_M
     capacity = np.minimum(1.0, remaining / (CAPACITY_SATURATION * amount))
     keep = (affinity > 0) & (remaining >= amount) & ~(distance > RANGE_M)
-    score = W_CATEGORY * affinity + W_PROXIMITY * proximity + W_CAPACITY * capacity
-    out = [
+    raw = W_CATEGORY * affinity + W_PROXIMITY * proximity + W_CAPACITY * capacity
+    # Rounded to whole nano-points (half to even), so equal scores tie exactly and sort by id.
+    score = np.rint(raw * SCORE_SCALE) / SCORE_SCALE
+    ids = np.array([r.id for r in resources], dtype=np.int64)
+    kept = np.flatnonzero(keep)
+    # Best score first, then the smaller id; only the rows returned become objects.
+    order = kept[np.lexsort((ids[kept], -score[kept]))]
+    if limit is not None:
+        order = order[:limit]
+    return [
         Suggestion(
-            resource_id=resources[i].id,
-            score=round(float(score[i]), SCORE_DECIMALS),
+            resource_id=int(ids[i]),
+            score=float(score[i]),
             category=float(affinity[i]),
             proximity=float(proximity[i]),
             capacity=float(capacity[i]),
             distance_m=None if math.isnan(distance[i]) else float(distance[i]),
             amount=int(amount[i]),
         )
-        for i in map(int, np.flatnonzero(keep))
+        for i in map(int, order)
     ]
-    out.sort(key=lambda s: (-s.score, s.resource_id))
-    return out[:limit] if limit is not None else out
 
 
 def need_point(need: Need) -> tuple[float | None, float | None]:

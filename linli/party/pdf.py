@@ -13,10 +13,17 @@ STYLESHEET = "party/certificate.css"
 
 @cache
 def pdf_available() -> bool:
+    from PIL import ImageFile
+
+    # WeasyPrint sets Pillow's process-wide LOAD_TRUNCATED_IMAGES on import; the upload pipeline relies on
+    # truncated images being refused (IO-1), and certificates load no images, so the flag is put back.
+    truncated = ImageFile.LOAD_TRUNCATED_IMAGES
     try:
         import weasyprint  # noqa: F401
     except (ImportError, OSError):  # OSError: pango/cairo libraries missing
         return False
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = truncated
     return True
 
 

@@ -34,7 +34,7 @@ from django.core.files.storage import Storage, default_storage
 from django.http import FileResponse, Http404, HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from PIL import Image, ImageOps
+from PIL import Image, ImageFile, ImageOps
 
 pillow_heif.register_heif_opener()
 
@@ -114,6 +114,8 @@ def _read_capped(file: File[Any] | IO[bytes] | bytes, max_bytes: int) -> bytes:
 
 def _decode(data: bytes, kind: str, max_pixels: int, max_edge: int) -> Image.Image:
     pil_format = {"jpeg": "JPEG", "png": "PNG", "heif": "HEIF"}[kind]
+    if ImageFile.LOAD_TRUNCATED_IMAGES:  # a library imported later flipped Pillow's global: refuse it
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

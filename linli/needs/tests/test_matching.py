@@ -67,7 +67,7 @@ def brute_force(need: NeedFacts, resources: list[ResourceFacts]) -> list[tuple[i
                 continue
             proximity = 1.0 - distance / RANGE_M
         capacity = min(1.0, r.remaining / (CAPACITY_SATURATION * amount))
-        out.append((r.id, round(0.5 * affinity + 0.3 * proximity + 0.2 * capacity, 9), distance))
+        out.append((r.id, round((0.5 * affinity + 0.3 * proximity + 0.2 * capacity) * 1e9) / 1e9, distance))
     out.sort(key=lambda t: (-t[1], t[0]))
     return out
 

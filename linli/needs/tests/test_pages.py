@@ -5,6 +5,7 @@ public progress page shows no personal data."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -88,6 +89,7 @@ def test_suggestions_are_accepted_and_rejected_from_the_needs_page(world: NeedsW
     assert rejected.status_code == 200 and 'id="matching"' in rejected.content.decode()
     accepted = client.post(reverse("needs:need_accept", args=[need.pk, first.pk]), HTTP_HX_REQUEST="true")
     assert accepted.status_code == 200 and "已采纳该资源" in accepted.content.decode()
+    assert 'id="need-status" hx-swap-oob="true"' in accepted.content.decode()  # the header's status follows
     assert dict(NeedMatch.objects.filter(need=need).values_list("resource_id", "status")) == {
         first.pk: MatchStatus.ACCEPTED, second.pk: MatchStatus.REJECTED,
     }  # fmt: skip
@@ -184,3 +186,21 @@ def test_small_counts_are_suppressed_on_the_public_page(world: NeedsWorld) -> No
     data = Client().get(f"/api/needs/public/{community.code}").json()
     assert data["categories"] == [{"label": "助残服务", "total": "少于5", "met": "0"}]
     assert data["people_served"] == "0"
+
+
+def test_the_public_progress_takes_a_constant_number_of_queries(
+    world: NeedsWorld, django_assert_num_queries: Any
+) -> None:
+    from linli.needs.public import community_progress
+
+    s = world.secretary0
+    community = world.d.communities[0]
+    org = make_org(s, community)
+    for i in range(4):
+        project = make_project(s, community, [make_need(s, community)], title=f"项目{i}")
+        project_claim(actor=s, project_id=project.pk, organisation_id=org.pk)
+        project_report(actor=s, project_id=project.pk, text_=f"进展{i}", progress=10 * i)
+    # counts by status, counts by category, people served, projects with organisations, their updates
+    with django_assert_num_queries(5):
+        progress = community_progress(community=community)
+    assert len(progress.projects) == 4 and all(len(p.updates) == 1 for p in progress.projects)

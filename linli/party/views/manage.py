@@ -67,19 +67,25 @@ def checkins(request: HttpRequest) -> HttpResponse:
     page = Paginator(selectors.checkins_for_user(user, status=status), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    rows = [
-        {
-            "c": c,
-            "name": shown_name(user, c.member),
-            "phone": shown_phone(c.member),
-            "manage": party_manages(user, c.region_path),
-            "orgs": PartyOrg.objects.filter(
-                region_path__startswith=c.region_path,
-                kind__in=[OrgKind.COMMITTEE, OrgKind.BRANCH, OrgKind.GROUP],
-            ),
-        }
-        for c in page
-    ]
+    orgs_of: dict[str, list[PartyOrg]] = {}  # one query per community on the page, not one per row
+    rows = []
+    for c in page:
+        if c.region_path not in orgs_of:
+            orgs_of[c.region_path] = list(
+                PartyOrg.objects.filter(
+                    region_path__startswith=c.region_path,
+                    kind__in=[OrgKind.COMMITTEE, OrgKind.BRANCH, OrgKind.GROUP],
+                )
+            )
+        rows.append(
+            {
+                "c": c,
+                "name": shown_name(user, c.member),
+                "phone": shown_phone(c.member),
+                "manage": party_manages(user, c.region_path),
+                "orgs": orgs_of[c.region_path],
+            }
+        )
     context = {"page": page, "rows": rows, "status": status, "statuses": CheckInStatus.choices}
     return render(request, "party/manage_checkins.html", context)
 

@@ -116,3 +116,25 @@ def test_the_list_shows_my_patrols_to_a_grid_worker(world: World) -> None:
     page = c.get("/patrols/")
     assert page.status_code == 200 and len(page.context["page"].object_list) == 1  # type: ignore[index]
     assert Patrol.objects.count() == 1
+
+
+def test_visits_made_during_the_patrol_come_from_the_registered_sources(world: World) -> None:
+    from linli.patrols.visits import VisitRef, _sources, patrol_visit_source_register
+
+    seen: list[tuple[object, int]] = []
+
+    def source(viewer: object, worker_id: int, start: dt.datetime, end: dt.datetime) -> list[VisitRef]:
+        seen.append((viewer, worker_id))
+        return [VisitRef(at=start + dt.timedelta(minutes=5), label="入户走访", source="test")]
+
+    c = client_for(world.grid0)
+    patrol = c.post(
+        "/api/patrols/", {"client_key": "phone-api-visits"}, content_type="application/json"
+    ).json()
+    patrol_visit_source_register("test", source)
+    try:
+        detail = client_for(world.secretary0).get(f"/api/patrols/{patrol['id']}").json()
+    finally:
+        _sources.pop("test")
+    assert [v["label"] for v in detail["visits"]] == ["入户走访"]
+    assert seen == [(world.secretary0, world.grid0.pk)]  # the source applies the viewer's own scope

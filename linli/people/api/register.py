@@ -142,7 +142,7 @@ def household(request: HttpRequest, household_id: int) -> Any:
     if found is None:
         not_found(Household, household_id)
     audit_sensitive_read(viewer=user, obj=found, fields=["residents"], purpose="household", request=request)
-    residents = list(household_residents(found).select_related("household__building"))
+    residents = list(household_residents(found).select_related("household__building__parent"))
     return {
         "household": household_row(found),
         "residents": [resident_row(r) for r in residents],
@@ -326,7 +326,7 @@ def move_in(request: HttpRequest, payload: MoveInIn) -> Any:
     except PeopleError as exc:
         raise_api(exc)
     return HttpStatus(
-        201, resident_row(Resident.objects.select_related("household__building").get(pk=created.pk))
+        201, resident_row(Resident.objects.select_related("household__building__parent").get(pk=created.pk))
     )
 
 
@@ -357,7 +357,7 @@ def move_out(request: HttpRequest, resident_id: int, payload: MoveOutIn) -> Any:
         )
     except PeopleError as exc:
         raise_api(exc)
-    return resident_row(Resident.objects.select_related("household__building").get(pk=resident_id))
+    return resident_row(Resident.objects.select_related("household__building__parent").get(pk=resident_id))
 
 
 class ResidentPatch(Schema):
@@ -385,7 +385,7 @@ def resident_patch(request: HttpRequest, resident_id: int, payload: ResidentPatc
         resident_update(actor=user_of(request), resident_id=resident_id, changes=changes)
     except PeopleError as exc:
         raise_api(exc)
-    return resident_row(Resident.objects.select_related("household__building").get(pk=resident_id))
+    return resident_row(Resident.objects.select_related("household__building__parent").get(pk=resident_id))
 
 
 class ImportOut(Schema):

@@ -13,9 +13,7 @@ Columns are found by their header text, in any order (``COLUMNS``); 楼栋编码
 from __future__ import annotations
 
 import contextlib
-import io
 import time
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +27,7 @@ from linli.accounts.models import User
 from linli.accounts.roles import Capability
 from linli.people.errors import PeopleError
 from linli.people.excel.cells import cell_date, cell_text
+from linli.people.excel.xlsx_reader import XlsxBook, XlsxError
 from linli.people.identity import CleanIdentity, clean_choice, clean_identity
 from linli.people.models import (
     Household,
@@ -153,21 +152,23 @@ def _header_map(cells: tuple[Any, ...]) -> dict[str, int]:
 
 
 def _open_sheet(data: bytes) -> Iterator[tuple[Any, ...]]:
-    from openpyxl import load_workbook  # parses with defusedxml when installed (it is: pyproject)
-
+    """The first worksheet's rows (``xlsx_reader``: strict, streaming, DTDs and zip bombs refused)."""
     if len(data) > MAX_BYTES:
         raise PeopleError("file_too_large", _("文件超过10MB,请分批导入"))
     if not data.startswith(b"PK\x03\x04"):
         raise PeopleError("not_xlsx", _("请上传 Excel 2007 及以上版本的 .xlsx 文件"))
     try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        rows = XlsxBook(data).rows()
+        first = next(rows, None)
+    except XlsxError as exc:
         raise PeopleError("xlsx_corrupt", _("无法读取该 Excel 文件,请另存为 .xlsx 后重试")) from exc
-    except Exception as exc:  # defusedxml refusals and malformed XML surface as several types
+    if first is None:
+        raise PeopleError("xlsx_empty", _("工作表是空的"))
+    yield first
+    try:
+        yield from rows
+    except XlsxError as exc:
         raise PeopleError("xlsx_corrupt", _("无法读取该 Excel 文件,请另存为 .xlsx 后重试")) from exc
-    if not book.worksheets:
-        raise PeopleError("xlsx_empty", _("文件中没有工作表"))
-    return book.worksheets[0].iter_rows()
 
 
 def _parse(rows: Iterator[tuple[Any, ...]], user: User, report: ImportReport) -> list[_Row]:

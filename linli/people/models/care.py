@@ -179,6 +179,17 @@ class CareRecord(TimeStampedModel):
         return f"关爱对象 #{self.pk}"
 
 
+CARE_EVENT_LABELS = {
+    "open": _("列入关爱名单"),
+    "level": _("调整等级"),
+    "categories": _("调整类别"),
+    "worker": _("更换走访责任人"),
+    "interval": _("调整走访间隔"),
+    "situation": _("更新基本情况"),
+    "close": _("结束关爱"),
+}
+
+
 class CareRecordEvent(models.Model):
     """History of a record: opened, level changed, categories changed, reassigned, closed."""
 
@@ -199,6 +210,10 @@ class CareRecordEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.created_at:%Y-%m-%d}"
+
+    @property
+    def action_label(self) -> str:
+        return str(CARE_EVENT_LABELS.get(self.action, self.action))
 
 
 class VisitKind(models.TextChoices):

@@ -90,8 +90,11 @@ class Household(TimeStampedModel):
 
     @property
     def address_label(self) -> str:
+        """``水韵雅居1栋2单元302``: with the estate when the selector loaded it (no query of its own)."""
         unit = f"{self.unit_no}单元" if self.unit_no else ""
-        return f"{self.building.name}{unit}{self.room}"
+        building = self.building
+        estate = building.parent if type(building).parent.is_cached(building) else None
+        return f"{estate.name if estate else ''}{building.name}{unit}{self.room}"
 
 
 class Gender(models.TextChoices):

@@ -162,3 +162,18 @@ class StewardEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action}: {self.from_status} → {self.to_status}"
+
+    @property
+    def action_label(self) -> str:
+        from linli.people.transitions import TRANSITIONS
+
+        rule = TRANSITIONS.get(self.action)
+        return str(rule.label) if rule else str(_("报名登记")) if self.action == "apply" else self.action
+
+    @property
+    def to_label(self) -> str:
+        return (
+            str(StewardStatus(self.to_status).label)
+            if self.to_status in StewardStatus.values
+            else self.to_status
+        )

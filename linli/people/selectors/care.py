@@ -80,7 +80,7 @@ def care_records_for_user(
     f = filters or CareFilters()
     today = today or timezone.localdate()
     qs = CareRecord.objects.for_user(user).select_related(
-        "resident__household__building", "level", "worker", "grid"
+        "resident__household__building__parent", "level", "worker", "grid"
     )
     if f.status:
         qs = qs.filter(status=f.status)
@@ -110,7 +110,7 @@ def care_records_for_user(
 def care_record_for_user(user: Any, record_id: int) -> CareRecord | None:
     return (
         CareRecord.objects.for_user(user)
-        .select_related("resident__household__building", "level", "worker", "grid")
+        .select_related("resident__household__building__parent", "level", "worker", "grid")
         .prefetch_related("categories")
         .filter(pk=record_id)
         .first()

@@ -38,7 +38,9 @@ def _place_filters(qs: QuerySet[Any], f: RegisterFilters) -> QuerySet[Any]:
 
 def residents_for_user(user: Any, filters: RegisterFilters | None = None) -> QuerySet[Resident]:
     f = filters or RegisterFilters()
-    qs = _place_filters(Resident.objects.for_user(user), f).select_related("household__building", "grid")
+    qs = _place_filters(Resident.objects.for_user(user), f).select_related(
+        "household__building__parent", "grid"
+    )
     if f.status:
         qs = qs.filter(status=f.status)
     if f.registration:
@@ -56,7 +58,7 @@ def residents_for_user(user: Any, filters: RegisterFilters | None = None) -> Que
 def resident_for_user(user: Any, resident_id: int) -> Resident | None:
     return (
         Resident.objects.for_user(user)
-        .select_related("household__building", "grid")
+        .select_related("household__building__parent", "grid")
         .filter(pk=resident_id)
         .first()
     )
@@ -67,7 +69,7 @@ def residents_lookup(
 ) -> QuerySet[Resident]:
     """Exact lookup by ID number or phone (blind index), or by full name, inside the user's scope.
     Called from POST handlers only: none of these values may travel in a URL (PI-8)."""
-    qs = Resident.objects.for_user(user).select_related("household__building")
+    qs = Resident.objects.for_user(user).select_related("household__building__parent")
     if id_number:
         qs = qs.filter(id_number_index__matches=id_number)
     if phone:
@@ -81,7 +83,7 @@ def residents_lookup(
 
 def households_for_user(user: Any, filters: RegisterFilters | None = None) -> QuerySet[Household]:
     f = filters or RegisterFilters()
-    qs = _place_filters(Household.objects.for_user(user), f).select_related("building", "grid")
+    qs = _place_filters(Household.objects.for_user(user), f).select_related("building__parent", "grid")
     if f.room:
         unit, _, room = f.room.strip().rpartition("-")
         qs = qs.filter(room__startswith=room)
@@ -93,7 +95,12 @@ def households_for_user(user: Any, filters: RegisterFilters | None = None) -> Qu
 
 
 def household_for_user(user: Any, household_id: int) -> Household | None:
-    return Household.objects.for_user(user).select_related("building", "grid").filter(pk=household_id).first()
+    return (
+        Household.objects.for_user(user)
+        .select_related("building__parent", "grid")
+        .filter(pk=household_id)
+        .first()
+    )
 
 
 def household_residents(household: Household) -> QuerySet[Resident]:

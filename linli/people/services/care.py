@@ -164,9 +164,7 @@ def care_record_update(
         if worker is not False and worker != record.worker:
             assert not isinstance(worker, bool)
             _check_worker(worker, record)
-            _event(
-                record, "worker", actor, str(record.worker_id or ""), str(worker.pk if worker else ""), note
-            )
+            _event(record, "worker", actor, str(record.worker or ""), str(worker or ""), note)
             record.worker = worker
             fields.append("worker")
         if situation is not None and situation != record.situation:

@@ -362,3 +362,23 @@ def test_the_care_registry_is_closed_to_roles_without_a_part_in_it(
     assert client.get("/people/care/").status_code in {200, 404}
     if username != "grid1":
         assert client.get("/people/care/").status_code == 404
+
+
+STAFF_LISTS = [
+    "/people/", "/people/mine/", "/people/care/", "/people/stewards/", "/people/import/", "/people/import/template.xlsx",
+    "/api/people/residents", "/api/people/households", "/api/people/care", "/api/people/stewards",
+]  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_a_resident_gets_404_on_every_people_staff_url_and_anonymous_must_sign_in(people: People) -> None:
+    """AC-3 on this app: a signed-in resident meets 404 everywhere (even on their own grid's records)."""
+    grid = _world_extras(people)[0]
+    resident_client = Client()
+    resident_client.force_login(ResidentFactory())
+    anonymous = Client()
+    answers = [probe(resident_client).status_code for _label, probe in _detail_probes(people, grid)]
+    answers += [resident_client.get(url).status_code for url in STAFF_LISTS]
+    answers.append(resident_client.post("/api/people/register/export", {}).status_code)
+    assert set(answers) == {404}
+    assert {anonymous.get(url).status_code for url in STAFF_LISTS} == {302, 401}

@@ -129,7 +129,7 @@ def _household_context(
         "row": household_row(household),
         "residents": [
             resident_row(r, today)
-            for r in household_residents(household).select_related("household__building")
+            for r in household_residents(household).select_related("household__building__parent")
         ],
         "moves": list(household_moves(household)),
         "may_edit": may(user, Capability.PEOPLE_EDIT, household),
@@ -182,7 +182,7 @@ def _resident_context(request: HttpRequest, resident: Resident, **extra: Any) ->
     context = {
         "resident": resident,
         "row": resident_row(resident),
-        "moves": list(resident.moves.select_related("household__building", "actor")),
+        "moves": list(resident.moves.select_related("household__building__parent", "actor")),
         "may_reveal": may_reveal(user, resident),
         "may_edit": may(user, Capability.PEOPLE_EDIT, resident) and resident.status == ResidentStatus.PRESENT,
         "may_care": user_has_capability(user, Capability.CARE_EDIT)

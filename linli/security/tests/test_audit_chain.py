@@ -364,3 +364,17 @@ def test_on_postgresql_the_granted_app_role_cannot_update_or_delete() -> None:
     raw("SELECT count(*) FROM security_auditevent")  # reading is allowed
     raw("RESET ROLE")
     assert AuditEvent.objects.count() == 2
+
+
+# --- the key -----------------------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_production_refuses_to_start_without_an_audit_key_and_checks_a_malformed_one() -> None:
+    from linli.core.tests.test_settings import _manage, production_env
+
+    env = production_env()
+    del env["LINLI_AUDIT_KEY"]
+    missing = _manage("check", env=env)
+    assert missing.returncode != 0 and "LINLI_AUDIT_KEY must be set in production" in missing.stderr
+
+    short = _manage("check", env=production_env(LINLI_AUDIT_KEY="k1:" + base64.b64encode(b"short").decode()))
+    assert short.returncode != 0 and "linli_security.E002" in short.stderr

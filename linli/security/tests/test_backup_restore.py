@@ -26,14 +26,13 @@ from linli.security.audit import audit_head, audit_record
 from linli.security.backup import (
     BackupError,
     backup_create,
-    backup_restore,
-    manifest_compare,
     pg_digest,
     pg_params,
     sqlite_digest,
     temporary_database,
 )
 from linli.security.models import AuditEvent, AuditResult
+from linli.security.restore import backup_restore, manifest_compare
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 

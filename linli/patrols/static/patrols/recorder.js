@@ -100,6 +100,9 @@
   }
 
   function render() {
+    if (state && state.id && String(state.id) === d.activeId) {
+      d.activeId = ""; // the server's open patrol is this phone's own
+    }
     var running = Boolean(state && !state.endedAt);
     startBtn.hidden = Boolean(state) || Boolean(d.activeId);
     endBtn.hidden = !running && !d.activeId;
@@ -258,6 +261,9 @@
   function sendEnd() {
     return send(d.api + state.id + "/end", { ended_at_ms: state.endedAt }).then(function (r) {
       if (r.status === 200 || r.status === 404) {
+        if (String(state.id) === d.activeId) {
+          d.activeId = "";
+        }
         state = null;
         save();
         say(d.msgEnded);

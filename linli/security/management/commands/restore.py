@@ -8,7 +8,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 
-from linli.security.backup import BackupError, backup_restore
+from linli.security.backup import BackupError
+from linli.security.restore import backup_restore
 
 
 class Command(BaseCommand):
