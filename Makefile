@@ -31,14 +31,18 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-# Browser tests drive Debian's Chromium; no test tool downloads a browser of its own.
+# Browser tests drive Debian's Chromium; no test tool downloads a browser of its own. PDFs (certificates,
+# building posters) need fonts-noto-cjk for their Chinese text. Both come from Debian's packages.
 browser:
-	@if [ ! -x /usr/bin/chromium ]; then \
+	@missing=""; \
+	[ -x /usr/bin/chromium ] || missing="chromium"; \
+	dpkg -s fonts-noto-cjk >/dev/null 2>&1 || missing="$$missing fonts-noto-cjk"; \
+	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = "0" ]; then \
-			echo "Installing Debian chromium for the browser tests"; \
-			(apt-get install -y -qq chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium)); \
+			echo "Installing Debian packages:$$missing"; \
+			(apt-get install -y -qq $$missing >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq $$missing)); \
 		else \
-			echo "Browser tests need /usr/bin/chromium: run 'sudo apt-get install -y chromium'"; exit 1; \
+			echo "Tests need Debian packages:$$missing (run 'sudo apt-get install -y$$missing')"; exit 1; \
 		fi; \
 	fi
 
@@ -69,8 +73,15 @@ check-deploy: install
 	LINLI_AUDIT_KEY=ci1:$$($(PY) -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())') \
 	LINLI_ALLOWED_HOSTS=linli.example.org $(PY) manage.py check --deploy --fail-level WARNING
 
+# Each bench exits 1 when a figure FAILs: run them all, fail at the end. The hotline import needs PostgreSQL.
 bench: install-dev
-	$(PY) bench/grid_routing.py
+	@status=0; \
+	$(PY) bench/grid_routing.py || status=1; \
+	$(PY) bench/case_submit.py || status=1; \
+	$(PY) bench/sla_sweep.py || status=1; \
+	if [ -n "$$DATABASE_URL" ]; then $(PY) bench/hotline_import.py || status=1; \
+	else echo "bench/hotline_import.py skipped: it needs PostgreSQL (set DATABASE_URL)"; fi; \
+	exit $$status
 
 clean:
 	rm -rf $(VENV) var/static

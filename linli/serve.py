@@ -1,7 +1,8 @@
 """``make run``'s server: gunicorn for the web, plus the task worker and the scheduler when installed.
 
 One command, one Ctrl-C: the children are started together and stopped together. Production runs the
-same three processes under a supervisor instead (docs/operations.md).
+same three processes under a supervisor instead (docs/operations.md). Without ``REDIS_URL`` the web
+server is one process with threads, so the per-process cache counts every rate limit exactly.
 """
 
 from __future__ import annotations
@@ -24,15 +25,46 @@ def _management_commands() -> set[str]:
     return set(get_commands())
 
 
+def web_workers(requested: str | None, *, redis_url: str) -> tuple[int, str]:
+    """How many gunicorn worker processes to start, and a note when the request was overruled.
+
+    Without ``REDIS_URL`` the cache holding the rate-limit counters is each process's own memory: N
+    workers would each count a limit separately and let N times its count through (CFG-2). The embedded
+    mode therefore serves from one process; its threads still serve requests concurrently."""
+    default = 2 if redis_url else 1
+    try:
+        workers = int(requested) if requested else default
+    except ValueError:
+        return default, f"linli: LINLI_WEB_WORKERS={requested!r} is not a number; using {default}"
+    if workers < 1:
+        return default, f"linli: LINLI_WEB_WORKERS={workers} is below 1; using {default}"
+    if workers > 1 and not redis_url:
+        return 1, (
+            f"linli: {workers} web workers need REDIS_URL (rate limits are counted per process without it); "
+            "serving with 1 worker"
+        )
+    return workers, ""
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="Serve linli: web, task worker and scheduler")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", default="8000")
-    parser.add_argument("--workers", default=os.environ.get("LINLI_WEB_WORKERS", "2"))
+    parser.add_argument(
+        "--workers",
+        default=os.environ.get("LINLI_WEB_WORKERS", ""),
+        help="gunicorn worker processes (default 2 with REDIS_URL, else 1: see web_workers)",
+    )
+    parser.add_argument("--threads", default=os.environ.get("LINLI_WEB_THREADS", "4"))
     args = parser.parse_args()
 
     python = sys.executable
     commands = _management_commands()
+    from django.conf import settings
+
+    workers, note = web_workers(args.workers, redis_url=settings.REDIS_URL)
+    if note:
+        print(note, file=sys.stderr)
     procs: list[tuple[str, subprocess.Popen[bytes]]] = []
     web = [
         python,
@@ -42,9 +74,9 @@ def main() -> int:
         "--bind",
         f"{args.host}:{args.port}",
         "--workers",
-        str(args.workers),
+        str(workers),
         "--threads",
-        "4",
+        str(args.threads),
         "--access-logfile",
         "-",
         "--graceful-timeout",

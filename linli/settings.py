@@ -373,7 +373,14 @@ AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "phone", "sms_code", "otp
 LINLI_TRUSTED_PROXY_COUNT = env_int("LINLI_TRUSTED_PROXY_COUNT", 0)
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the cookie-free meta tag; keep default
 SMS_BACKEND = env_str("LINLI_SMS_BACKEND", "linli.accounts.sms.ConsoleSmsBackend")
+# AU-5: a sign-in code lives at most 5 minutes. A longer setting is refused rather than clamped, so the
+# value a deployment wrote down is the one in force; under a minute would expire before a resend is allowed.
 SMS_CODE_TTL_SECONDS = env_int("LINLI_SMS_CODE_TTL", 300)
+if not 60 <= SMS_CODE_TTL_SECONDS <= 300:
+    raise ImproperlyConfigured(
+        f"LINLI_SMS_CODE_TTL must be between 60 and 300 seconds (AU-5: codes live at most 5 minutes), "
+        f"got {SMS_CODE_TTL_SECONDS}"
+    )
 SMS_CODE_MAX_TRIES = 5
 API_TOKEN_TTL_HOURS = env_int("LINLI_API_TOKEN_TTL_HOURS", 12)
 
@@ -399,7 +406,8 @@ LINLI_RATE_LIMITS = {
     "otp": "10/m",  # second-factor attempts per IP
     "sms_code": "30/h",  # SMS sends per IP (per phone: 1/min, 10/day in accounts.services)
     "case_submit": "30/h",  # resident submissions per account (or IP when anonymous)
-    "public_api": "120/m",  # anonymous public reads: locate, nearest stations
+    "public_api": "120/m",  # anonymous reads, one budget per IP: locate, stations, 公示, 三清单, Open311
+    "open311_write": "300/m",  # Open311 POSTs per IP (API-key clients: hotline bridges, other apps)
 } | dict(item.split("=", 1) for item in env_list("LINLI_RATE_LIMITS", []))
 RATELIMIT_USE_CACHE = "default"
 

@@ -3,10 +3,20 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib.auth.forms import UserChangeForm, UsernameField
+from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext_lazy as _
 
-from linli.accounts.models import Membership
-from linli.security.duties import DUTY_OF_ROLE, duties_held, duty_conflict, duty_conflict_message
+from linli.accounts.models import Membership, User
+from linli.security.duties import (
+    DUTY_OF_ROLE,
+    SYSTEM,
+    duties_combined_message,
+    duties_held,
+    duty_conflict,
+    duty_conflict_message,
+    superuser_conflict_message,
+)
 
 
 class StaffLoginForm(forms.Form):
@@ -42,12 +52,17 @@ class MembershipAdminForm(forms.ModelForm):
     reports anything that got past both.
     """
 
+    # False on the user page's inline rows: ``MembershipInlineFormSet`` checks them together instead.
+    checks_duties_alone = True
+
     class Meta:
         model = Membership
         fields = ["user", "role", "region", "grid", "unit", "is_active", "note"]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        if not self.checks_duties_alone:
+            return cleaned
         user, role = cleaned.get("user") or getattr(self.instance, "user", None), cleaned.get("role")
         if user is not None and user.pk is not None and role and cleaned.get("is_active", True):
             held = duties_held(user)
@@ -68,3 +83,64 @@ class MembershipAdminForm(forms.ModelForm):
                     duty_conflict_message(role=role, held_duty=clash), code="duty_conflict"
                 )
         return cleaned
+
+
+class UserAdminChangeForm(UserChangeForm):
+    """The admin's user form refuses the superuser flag on a security admin or auditor (AC-5): a superuser
+    is a system admin. Checked against the duties stored now; to turn an auditor into a system admin,
+    revoke the auditor's role first and save, then tick the flag."""
+
+    class Meta:
+        model = User
+        fields = "__all__"
+        field_classes = {"username": UsernameField}
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("is_superuser") and self.instance.pk is not None:
+            others = sorted(duties_held(self.instance) - {SYSTEM})
+            if others:
+                # A field error keeps the flag off the instance, so the membership rows are checked
+                # against the account as it stays.
+                self.add_error(
+                    "is_superuser",
+                    forms.ValidationError(superuser_conflict_message(others[0]), code="duty_conflict"),
+                )
+        return cleaned
+
+
+class MembershipInlineForm(MembershipAdminForm):
+    checks_duties_alone = False
+
+
+class MembershipInlineFormSet(BaseInlineFormSet):
+    """The membership rows on the user's admin page, checked together (AC-5). A row checked alone against
+    the stored rows would let two duties added in one save both pass (and refuse swapping one duty for
+    another in one save); so the rows are checked as they will be after the save (deleted and
+    deactivated rows left out), with any stored rows not on the page and the superuser flag as
+    submitted."""
+
+    def clean(self) -> None:
+        super().clean()
+        if any(self.errors):
+            return  # a row's own error already says what is wrong
+        user = self.instance
+        duties: set[str] = set()
+        on_page: set[int] = set()
+        for form in self.forms:
+            if form.instance.pk is not None:
+                on_page.add(form.instance.pk)
+            data = getattr(form, "cleaned_data", None) or {}
+            if not data or (self.can_delete and data.get("DELETE")):
+                continue
+            role = data.get("role")
+            if data.get("is_active") and role in DUTY_OF_ROLE:
+                duties.add(DUTY_OF_ROLE[role])
+        if user.pk is not None:
+            stored = Membership.objects.filter(user_id=user.pk, is_active=True, role__in=list(DUTY_OF_ROLE))
+            roles = stored.exclude(pk__in=on_page).values_list("role", flat=True)
+            duties |= {DUTY_OF_ROLE[role] for role in roles}
+        if user.is_superuser:  # the submitted flag: the user form has already been cleaned onto it
+            duties.add(SYSTEM)
+        if len(duties) > 1:
+            raise forms.ValidationError(duties_combined_message(duties), code="duty_conflict")

@@ -197,6 +197,24 @@ class PhoneCode(models.Model):
         return f"{self.phone_index[:8]}… {self.created_at:%Y-%m-%d %H:%M}"
 
 
+class PhoneCodeThrottle(models.Model):
+    """One row per phone that has asked for a code: the row ``sms_code_request`` locks before it counts the
+    phone's recent codes. Locking the code rows alone is not enough: before a phone's first code there are
+    none, and on PostgreSQL ``select_for_update`` over an empty set locks nothing, so two simultaneous
+    first requests could both send. Only the blind index is stored; rows idle for a day are pruned."""
+
+    phone_index = models.CharField(max_length=32, unique=True)  # security.crypto.blind_index("phone", …)
+    last_requested_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("短信验证码发送计数")
+        verbose_name_plural = _("短信验证码发送计数")
+        ordering = ["phone_index"]
+
+    def __str__(self) -> str:
+        return f"{self.phone_index[:8]}…"
+
+
 class ApiToken(models.Model):
     """A bearer token for API clients (the phone app, integrations). Only its SHA-256 is stored."""
 

@@ -7,7 +7,7 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -16,7 +16,15 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from linli.accounts.models import ApiToken, Membership, PasswordHistory, PhoneCode, User, UserKind
+from linli.accounts.models import (
+    ApiToken,
+    Membership,
+    PasswordHistory,
+    PhoneCode,
+    PhoneCodeThrottle,
+    User,
+    UserKind,
+)
 from linli.accounts.roles import ROLE_SCOPE_KIND, Role, ScopeKind
 from linli.accounts.sms import get_sms_backend
 from linli.security.audit import audit_record
@@ -65,31 +73,65 @@ class SmsCodeSent:
     expires_at: object
 
 
+def _phone_lock(phone_index: str, now: datetime) -> PhoneCodeThrottle:
+    """Lock the phone's throttle row, creating it first if needed (call inside a transaction).
+
+    The insert ignores a conflict (``INSERT … ON CONFLICT DO NOTHING``): on PostgreSQL it waits for a
+    concurrent first request's insert to commit or roll back. Then the row exists and ``select_for_update``
+    queues every request for this phone behind the one holding it. A row pruned between the two steps is
+    inserted again."""
+    while True:
+        PhoneCodeThrottle.objects.bulk_create(
+            [PhoneCodeThrottle(phone_index=phone_index, last_requested_at=now)], ignore_conflicts=True
+        )
+        row = PhoneCodeThrottle.objects.select_for_update().filter(phone_index=phone_index).first()
+        if row is not None:
+            return row
+
+
 def sms_code_request(*, phone: str) -> SmsCodeSent:
-    """Send a 6-digit code (≤ 1 per minute and ≤ 10 per day per phone); it is valid for 5 minutes."""
+    """Send a 6-digit code (≤ 1 per minute and ≤ 10 per day per phone); it is valid for
+    ``SMS_CODE_TTL_SECONDS`` (at most 5 minutes, AU-5)."""
     phone = phone_normalize(phone)
     now = timezone.now()
     code = f"{secrets.randbelow(1_000_000):06d}"
+    index = blind_index("phone", phone)
     with transaction.atomic():
-        # Serialise concurrent requests for one phone: the rate check and the insert are one step.
+        # Serialise concurrent requests for one phone, the first one included: the rate check and the
+        # insert are one step under the phone's row lock.
+        lock = _phone_lock(index, now)
         recent = list(
-            PhoneCode.objects.select_for_update().filter(
+            PhoneCode.objects.filter(
                 phone_index__in=blind_index_candidates("phone", phone),
                 created_at__gte=now - timedelta(days=1),
-            )
+            ).values_list("created_at", flat=True)
         )
-        if sum(1 for c in recent if c.created_at >= now - timedelta(seconds=60)) >= SMS_PER_MINUTE:
+        if sum(1 for created in recent if created >= now - timedelta(seconds=60)) >= SMS_PER_MINUTE:
             raise AccountError("sms_too_frequent", _("验证码发送过于频繁,请一分钟后再试"))
         if len(recent) >= SMS_PER_DAY:
             raise AccountError("sms_daily_limit", _("今日验证码发送次数已达上限"))
         row = PhoneCode.objects.create(
-            phone_index=blind_index("phone", phone),
+            phone_index=index,
             code_hmac=_code_hmac(phone, code),
             expires_at=now + timedelta(seconds=settings.SMS_CODE_TTL_SECONDS),
         )
-        text = _("【邻里】您的登录验证码为%(code)s,5分钟内有效。如非本人操作请忽略。") % {"code": code}
+        PhoneCodeThrottle.objects.filter(pk=lock.pk).update(last_requested_at=now)
+        minutes = max(1, settings.SMS_CODE_TTL_SECONDS // 60)
+        text = _("【邻里】您的登录验证码为%(code)s,%(minutes)d分钟内有效。如非本人操作请忽略。") % {
+            "code": code,
+            "minutes": minutes,
+        }
         transaction.on_commit(lambda: get_sms_backend().send(phone=phone, text=text))
     return SmsCodeSent(phone=phone, expires_at=row.expires_at)
+
+
+def phone_codes_prune(*, now: datetime | None = None) -> int:
+    """Delete sign-in codes and per-phone throttle rows older than a day (their retention: the
+    per-day limit's window is all they serve). Returns the rows deleted."""
+    cutoff = (now or timezone.now()) - timedelta(days=1)
+    codes, _ = PhoneCode.objects.filter(created_at__lt=cutoff).delete()
+    throttles, _ = PhoneCodeThrottle.objects.filter(last_requested_at__lt=cutoff).delete()
+    return codes + throttles
 
 
 def sms_code_verify(*, phone: str, code: str) -> bool:

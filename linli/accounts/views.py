@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
@@ -107,7 +108,8 @@ def phone_code(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         try:
             sms_code_request(phone=form.cleaned_data["phone"])
-            message, ok = _("验证码已发送,5分钟内有效"), True
+            minutes = max(1, settings.SMS_CODE_TTL_SECONDS // 60)
+            message, ok = _("验证码已发送,%(minutes)d分钟内有效") % {"minutes": minutes}, True
         except AccountError as exc:
             message = exc.message
     status = 200 if ok else 400

@@ -63,7 +63,8 @@ class AgencyStaffForm(AgencyForm):
     beneficiary_name = forms.CharField(label=_("代办对象姓名"), max_length=50, required=False)
     beneficiary_phone = forms.CharField(label=_("代办对象手机号"), max_length=20, required=False)
     door_to_door = forms.BooleanField(label=_("上门代办"), required=False)
-    in_care_registry = forms.BooleanField(label=_("关爱名册对象(已核实)"), required=False)
+    # A manual override: the registry is looked up by phone first (services.agency).
+    in_care_registry = forms.BooleanField(label=_("名册中查不到,已人工核实为关爱对象"), required=False)
     care_note = forms.CharField(label=_("关爱说明"), max_length=200, required=False)
 
 

@@ -117,6 +117,8 @@ def agency_dict(d: AgencyDetail, *, viewer: Any, staff_view: bool = False) -> di
     if staff_view:
         out["beneficiary"] = person_masked(d.on_behalf_of, d.beneficiary_name, d.beneficiary_phone)
         out["in_care_registry"] = d.in_care_registry
+        # registry: found in the care registry when filed; manual: confirmed by hand (services.agency).
+        out["care_source"] = "registry" if d.care_record_id else "manual" if d.in_care_registry else ""
     return out
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from django.http import FileResponse, Http404, HttpRequest
+from django.http import Http404, HttpRequest
 from ninja import File, Form, Query, Router
 from ninja import Status as HttpStatus
 from ninja.files import UploadedFile
@@ -38,6 +38,7 @@ from linli.cases.schemas import (
     CategoryOut,
     FollowOut,
     NearbyOut,
+    OwnCaseOut,
     PublicOut,
     QueueIn,
     SharesOut,
@@ -47,6 +48,8 @@ from linli.cases.schemas import (
 from linli.core.api import ApiError, CappedPagination, ErrorOut, session_or_token
 from linli.core.scoping import scope_for
 from linli.places.models import Region
+from linli.security.ratelimit import api_rate_limit, rate_limit_enforce
+from linli.security.uploads import serve_upload
 
 router = Router(tags=["cases"])
 MAX_UPLOAD = 10 * 1024 * 1024
@@ -71,6 +74,7 @@ def _read(files: list[UploadedFile] | None) -> list[bytes]:
 
 # --- endpoints ------------------------------------------------------------------------------------
 @router.get("/categories", response=list[CategoryOut], auth=None)
+@api_rate_limit("public_api")  # public and anonymous: bounded per client IP (CFG-2)
 def categories(request: HttpRequest) -> Any:
     """The active category tree: groups with their leaves (leaf codes are the Open311 service codes)."""
     return selectors.categories_tree()
@@ -96,11 +100,12 @@ def _nearby(case: Case) -> list[dict[str, Any]]:
 
 @router.post(
     "/",
-    response={200: SubmitOut, 201: SubmitOut, 400: ErrorOut, 403: ErrorOut, 422: ErrorOut},
+    response={200: SubmitOut, 201: SubmitOut, 400: ErrorOut, 403: ErrorOut, 422: ErrorOut, 429: ErrorOut},
     auth=session_or_token,
 )
 def submit(request: HttpRequest, payload: Form[SubmitIn], photos: File[list[UploadedFile]] = None) -> Any:  # type: ignore[assignment]
     """上报: a resident reports for themself; staff with cases.intake file for someone (代客)."""
+    rate_limit_enforce(request, rule="case_submit", key="user_or_ip")  # CFG-2, as the report page
     user = _user(request)
     key = request.headers.get("Idempotency-Key", "") or payload.idempotency_key
     if payload.channel in STAFF_INTAKE_CHANNELS:
@@ -136,7 +141,7 @@ def submit(request: HttpRequest, payload: Form[SubmitIn], photos: File[list[Uplo
     return HttpStatus(201 if result.created else 200, body)
 
 
-@router.get("/mine", response=list[CaseOut], auth=session_or_token)
+@router.get("/mine", response=list[OwnCaseOut], auth=session_or_token)
 @paginate(CappedPagination)
 def mine(request: HttpRequest) -> Any:
     """我的诉求: the cases I reported, newest first."""
@@ -153,6 +158,7 @@ def queue(request: HttpRequest, params: Query[QueueIn]) -> Any:
         status=status,
         status_category=params.status_category if params.status_category in StatusCategory.values else "",
         level=params.level,
+        deadline=params.deadline,
         overdue=params.overdue,
         warned=params.warned,
         category_id=params.category_id,
@@ -165,6 +171,7 @@ def queue(request: HttpRequest, params: Query[QueueIn]) -> Any:
 
 
 @router.get("/public", response=list[PublicOut], auth=None)
+@api_rate_limit("public_api")
 @paginate(CappedPagination)
 def public(request: HttpRequest, community_id: int | None = None, category_id: int | None = None) -> Any:
     """公示: solved cases marked public, without personal data."""
@@ -247,10 +254,7 @@ def attachment(request: HttpRequest, case_id: int, attachment_id: int) -> Any:
     public = row.is_public and row.case.is_public and row.case.status_category == StatusCategory.DONE
     if not (public or case_may_view(user, row.case)):
         raise Http404
-    response = FileResponse(row.file.open("rb"), content_type=row.content_type)
-    response["Cache-Control"] = "private, no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return serve_upload(request, row.file.name, allowed=True)
 
 
 Action = Callable[[int, User, ActionIn, list[bytes]], Any]

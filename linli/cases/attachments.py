@@ -1,103 +1,44 @@
 """Photo ingestion for cases: every photo goes through ``attachment_ingest`` (QUALITY PI-6, IO-1).
 
-Accepted: JPEG, PNG and HEIC/HEIF recognised by their magic bytes (never the file name or the client's
-content type), at most 10 MB and 40 megapixels. Each image is decoded, turned upright, scaled to at most
-2,560 px on the long edge and re-encoded from pixels only, so no EXIF, GPS, XMP or comment survives; it is
-stored under a random name. The security work will replace the body of ``image_reencode`` with the shared
-upload pipeline; callers do not change.
+The work is the shared upload pipeline's (``linli.security.uploads``): JPEG, PNG and HEIC/HEIF recognised by
+their magic bytes, at most 10 MB and 40 megapixels, decoded, turned upright, scaled to at most 2,560 px on
+the long edge and re-encoded from pixels only (no EXIF, GPS, XMP or comment survives), stored under a random
+name ``cases/YYYY/MM/<32 hex>.<ext>`` and served only through ``serve_upload`` after a scope check. This
+module keeps the case API's error codes and the per-case limit of nine photos.
 """
 
 from __future__ import annotations
 
-import io
-import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
-
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
-from django.utils import timezone
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 from linli.cases.errors import CaseError
 from linli.cases.models import Case, CaseAttachment, CaseEvent
+from linli.security.uploads import PreparedUpload, UploadError, upload_prepare, upload_store
+
+PreparedImage = PreparedUpload  # the name the case services use
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 MAX_EDGE = 2560
 MAX_PHOTOS = 9
-_HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
 
 
-@dataclass(frozen=True)
-class PreparedImage:
-    """A clean re-encoded image, ready to store (decoding is done before any transaction opens)."""
-
-    data: bytes
-    content_type: str
-    extension: str
-    width: int
-    height: int
-
-
-def sniff_format(head: bytes) -> str | None:
-    """ "jpeg" | "png" | "heif" from the first bytes, or None."""
-    if head[:3] == b"\xff\xd8\xff":
-        return "jpeg"
-    if head[:8] == b"\x89PNG\r\n\x1a\n":
-        return "png"
-    if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
-        return "heif"
-    return None
-
-
-def _open_heif(data: bytes) -> Image.Image:
-    import pillow_heif  # lazy: only HEIC uploads need the decoder
-
-    heif = pillow_heif.open_heif(data, convert_hdr_to_8bit=True)
-    if heif.size[0] * heif.size[1] > MAX_PIXELS:
-        raise CaseError("image_too_large", "图片像素过大")
-    return heif.to_pillow()
+# The shared pipeline's refusals under the case API's established codes (clients already handle these).
+_CODES = {
+    "upload_empty": "image_empty",
+    "upload_too_large": "image_too_big",
+    "upload_type_not_allowed": "image_type_not_allowed",
+    "upload_too_many_pixels": "image_too_large",
+    "upload_corrupt": "image_unreadable",
+}
 
 
 def image_reencode(data: bytes) -> PreparedImage:
     """Validate and re-encode one uploaded image; raises CaseError with a clear code otherwise."""
-    if not data:
-        raise CaseError("image_empty", "图片文件为空")
-    if len(data) > MAX_BYTES:
-        raise CaseError("image_too_big", "图片不能超过10MB")
-    fmt = sniff_format(data[:16])
-    if fmt is None:
-        raise CaseError("image_type_not_allowed", "只支持 JPEG、PNG、HEIC 格式的图片")
     try:
-        if fmt == "heif":
-            image = _open_heif(data)
-        else:
-            image = Image.open(io.BytesIO(data))
-            if image.width * image.height > MAX_PIXELS:
-                raise CaseError("image_too_large", "图片像素过大")
-            image.load()
-    except CaseError:
-        raise
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise CaseError("image_unreadable", "图片无法识别或已损坏") from exc
-    image = ImageOps.exif_transpose(image) or image  # apply the rotation the EXIF asked for, then drop EXIF
-    image.thumbnail((MAX_EDGE, MAX_EDGE))
-    keep_png = fmt == "png"
-    out = io.BytesIO()
-    if keep_png:
-        clean = image.convert("RGBA" if image.mode in ("RGBA", "LA", "P") else "RGB")
-        clean.save(out, format="PNG", optimize=True)
-    else:
-        clean = image.convert("RGB")
-        clean.save(out, format="JPEG", quality=85, optimize=True)
-    return PreparedImage(
-        data=out.getvalue(),
-        content_type="image/png" if keep_png else "image/jpeg",
-        extension="png" if keep_png else "jpg",
-        width=clean.width,
-        height=clean.height,
-    )
+        return upload_prepare(data, max_bytes=MAX_BYTES, max_pixels=MAX_PIXELS, max_edge=MAX_EDGE)
+    except UploadError as exc:
+        raise CaseError(_CODES.get(exc.code, "image_unreadable"), exc.message) from exc
 
 
 def attachment_ingest(
@@ -111,16 +52,14 @@ def attachment_ingest(
 ) -> CaseAttachment:
     """Store one photo of a case: re-encoded, under a random name, with its row."""
     image = upload if isinstance(upload, PreparedImage) else image_reencode(upload)
-    now = timezone.now()
-    name = f"cases/{now:%Y/%m}/{secrets.token_hex(16)}.{image.extension}"
-    stored = default_storage.save(name, ContentFile(image.data))
+    stored = upload_store(image, purpose="cases")
     return CaseAttachment.objects.create(
         case=case,
         event=event,
         kind=kind,
-        file=stored,
+        file=stored.name,
         content_type=image.content_type,
-        size=len(image.data),
+        size=stored.size,
         width=image.width,
         height=image.height,
         is_public=is_public,

@@ -1,13 +1,18 @@
 """The one accessor for an anonymous reporter's contact phone.
 
-Nothing else reads ``Case.contact_phone``: screens show ``contact_phone_masked``; the few callers that need
-the full number (an SMS to a hotline caller) go through ``contact_phone_reveal``. The security work replaces
-the storage here with an encrypted field and an audited reveal without touching callers.
+``Case.contact_phone`` is an encrypted field with a blind index (``contact_phone_index``, PI-1). Nothing else
+reads it: screens and the API show ``contact_phone_masked``; the few callers that need the full number (an
+SMS to a hotline caller) go through ``contact_phone_reveal``; a staff member sees it only through
+``linli.security.reveal.pii_reveal`` (capability, scope, reason, one audit row — the workbench reveal view).
+Lookups by number go through the blind index (``cases_with_contact_phone``), never the ciphertext column.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+
+from django.db.models import QuerySet
 
 from linli.cases.errors import CaseError
 from linli.cases.models import Case
@@ -32,5 +37,23 @@ def contact_phone_set(case: Case, raw: str) -> None:
 
 
 def contact_phone_reveal(case: Case) -> str:
-    """The full number, for sending a message or a call-back (callers are authorised already)."""
+    """The full (decrypted) number, for sending a message to the reporter. Never log it; for a person
+    looking at it, use ``pii_reveal`` (reason + audit) instead."""
     return case.contact_phone
+
+
+def cases_with_contact_phone(phone: str) -> QuerySet[Case]:
+    """The cases a phone number was left on (a person's request to see or erase their data), by the blind
+    index under the current and the previous key. Unscoped: callers scope it (``for_user``)."""
+    if not (phone or "").strip():
+        return Case.objects.none()
+    return Case.objects.filter(contact_phone_index__matches=phone)
+
+
+def contact_phones_reveal(case_ids: Iterable[int]) -> dict[int, str]:
+    """``contact_phone_reveal`` for many cases in one query (the sweep telling anonymous reporters)."""
+    ids = sorted(set(case_ids))
+    if not ids:
+        return {}
+    rows = Case.objects.filter(pk__in=ids).exclude(contact_phone="").values_list("pk", "contact_phone")
+    return dict(rows)

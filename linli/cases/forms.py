@@ -244,6 +244,17 @@ class QueueFilterForm(forms.Form):
     status = forms.ChoiceField(
         label=_("状态"), choices=[("", _("全部状态")), *Status.choices], required=False
     )
+    # Which deadline 超期 / 预警 look at (selectors.DEADLINES); blank = the resolution deadline.
+    deadline = forms.ChoiceField(
+        label=_("时限"),
+        choices=[
+            ("", _("办结时限")),
+            ("triage", _("梳理时限")),
+            ("accept", _("接单时限")),
+            ("any", _("任一时限")),
+        ],
+        required=False,
+    )
     overdue = forms.ChoiceField(label=_("超期"), choices=TRI, required=False)
     warned = forms.ChoiceField(label=_("预警"), choices=TRI, required=False)
     category = forms.TypedChoiceField(label=_("分类"), coerce=int, empty_value=None, required=False)

@@ -2,8 +2,10 @@
 
 Messages are written inside the transition's transaction (outbox, REL-2) and are idempotent by a dedup key
 naming the event, so a retried request or a re-run sweep sends nothing twice (REL-5). The reporter is told
-at each public step (in-app, plus SMS on the steps that matter: accepted for handling, resolved, rejected);
-an anonymous reporter by SMS to their contact phone. SMS texts carry the case number only, no content.
+at each public step (in-app, plus SMS on the steps that matter: accepted for handling, resolved, rejected,
+escalated by the sweep, closed by the sweep); an anonymous reporter by SMS to their contact phone. The
+sweep tells reporters a batch at a time (``cases_notify_reporters``) and staff one summary each
+(``cases_notify_bulk``). SMS texts carry the case number only, no content.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import TYPE_CHECKING
 from linli.accounts.models import Membership, User
 from linli.accounts.roles import ROLE_CAPABILITIES, Capability
 from linli.accounts.services import AccountError, phone_normalize
-from linli.cases.contact import contact_phone_reveal
+from linli.cases.contact import contact_phone_reveal, contact_phones_reveal
 from linli.cases.ladder import level_region_path
 from linli.cases.models import Case, CaseFollower
 
@@ -51,11 +53,20 @@ RULES: dict[str, Rule] = {
     "review_uphold": Rule(reporter=True, followers=True, title="评议结果:认定已办结"),
     "review_redo": Rule(dispatchers=True, reporter=True, title="评议结果:重新交办"),
     "close_unresolved": Rule(reporter=True, followers=True, title="工单未能解决,已结案"),
+    # The sweep's public steps (sent in bulk by ``cases_notify_reporters``): the reporter hears of both.
+    "escalate_timed": Rule(reporter=True, reporter_sms=True, title="已超时升级至上级办理"),
+    "auto_close": Rule(reporter=True, reporter_sms=True, title="已自动结案(逾期未评价)"),
+    # A unit's system posted a progress update through Open311 (servicerequestupdates).
+    "external_update": Rule(reporter=True, title="您的诉求有新的办理进展"),
 }
 
 
 def case_link(case: Case) -> str:
     return f"/cases/{case.pk}/"
+
+
+def reporter_sms_text(number: str, title: str) -> str:
+    return f"【邻里】您的诉求(编号{number}){title}。"
 
 
 def _roles_with(capability: str) -> list[str]:
@@ -142,7 +153,7 @@ def case_notify(*, case: Case, action: str, event_id: int, actor: User | None) -
     link = case_link(case)
     skip = {actor.pk} if actor is not None else set()
     if rule.reporter:
-        sms = f"【邻里】您的诉求(编号{case.number}){title}。" if rule.reporter_sms else None
+        sms = reporter_sms_text(case.number, title) if rule.reporter_sms else None
         users = [case.reporter] if case.reporter is not None and case.reporter_id not in skip else []
         phones: list[str] = []
         if case.reporter is None and sms:
@@ -244,3 +255,48 @@ def cases_notify_bulk(
             sms=f"【邻里】您有{len(listed)}件工单{title},请及时处理。",
             key=f"sweep:{action}:{batch_key}:u{user.pk}",
         )
+
+
+@dataclass(frozen=True)
+class ReporterNote:
+    """What telling one reporter about one swept case needs (plain data, like ``SweptCase``)."""
+
+    case_id: int
+    number: str
+    reporter_id: int | None
+    event_key: str  # names the event within the case (e.g. the deadline that passed): the dedup key
+    body: str
+
+
+def cases_notify_reporters(*, action: str, notes: Sequence[ReporterNote]) -> None:
+    """Tell each reporter about their own case, as ``RULES[action]`` says, for a whole sweep batch at once.
+
+    In-app for a reporter with an account (and an SMS to their phone if the rule says so); an anonymous
+    reporter (hotline, Open311) by SMS to the case's contact phone when it is a mobile. The dedup key names
+    the case, the action and the event, so a re-run sweep sends nothing twice (REL-5).
+    """
+    rule = RULES[action]
+    if not rule.reporter or not notes:
+        return
+    from linli.notifications.services import Outgoing, notification_send_many
+
+    phones = (
+        contact_phones_reveal(n.case_id for n in notes if n.reporter_id is None) if rule.reporter_sms else {}
+    )
+    items: list[Outgoing] = []
+    for n in notes:
+        sms = reporter_sms_text(n.number, rule.title) if rule.reporter_sms else None
+        mobile = _mobile(phones[n.case_id]) if n.reporter_id is None and n.case_id in phones else None
+        if n.reporter_id is None and mobile is None:
+            continue  # nobody to reach: no account, no mobile
+        items.append(
+            Outgoing(
+                dedup_key=f"case:{n.case_id}:{action}:{n.event_key}:r",
+                body=n.body,
+                link=f"/cases/{n.case_id}/",
+                user_id=n.reporter_id,
+                phone=mobile or "",
+                sms_text=sms,
+            )
+        )
+    notification_send_many(kind=f"case.{action}", title=rule.title, items=items)

@@ -10,7 +10,8 @@ Rotating ``SECRET_KEY`` invalidates printed stickers unless the old key stays in
 Who the poster shows: ``poster_people(building)``, in this order of sources:
 1. providers registered with ``poster_people_register`` (the hook for another registry);
 2. the people app's 三亮 card (``linli.people.selectors.stewards.building_card``): the building's ACTIVE
-   stewards and its grid's ACTIVE grid workers, with their public duty phones;
+   stewards and its grid's ACTIVE grid workers, with their public duty phones shown as the card shows
+   them (unmasked by design, landlines formatted for dialling);
 3. when the registry names nobody yet, the grid's workers from their grid memberships, by name and
    without a phone (a worker's own mobile is personal data; the public duty phone is the steward record's).
 """
@@ -126,6 +127,7 @@ def _grid_workers(building: Region) -> list[PosterPerson]:
 def _people_registry(building: Region) -> list[PosterPerson]:
     """The 三亮 card of the people app (active stewards only: their card is public by design)."""
     try:
+        from linli.people.presenters import duty_phone_display
         from linli.people.selectors.stewards import building_card
     except ImportError:  # the people app is optional for the cases screens
         return []
@@ -138,7 +140,7 @@ def _people_registry(building: Region) -> list[PosterPerson]:
             name=steward.name,
             duty=steward.duty,
             organisation=steward.organisation,
-            phone=steward.duty_phone or "",
+            phone=duty_phone_display(steward.duty_phone or ""),  # as the 三亮 card shows it: unmasked
         )
         for steward in [*card.grid_workers, *card.stewards]
     ]

@@ -6,6 +6,7 @@ from datetime import datetime
 from ninja import Field, Schema
 
 from linli.cases.models import Channel
+from linli.security.masking import MaskedName
 
 
 class CategoryOut(Schema):
@@ -39,13 +40,15 @@ class CaseOut(Schema):
     grid: str | None = Field(None, alias="grid.name")
     unit: str | None = Field(None, alias="unit.name")
     assignee: str | None = Field(None, alias="assignee.display_name")
-    contact_name: str
+    contact_name: MaskedName  # 张* (PI-2): the full name only through an audited reveal
     contact_phone_masked: str
     created_at: datetime
     triage_due_at: datetime | None
     accept_due_at: datetime | None
     resolve_due_at: datetime | None
     is_overdue: bool
+    is_triage_overdue: bool
+    is_accept_overdue: bool
     resolved_at: datetime | None
     result_text: str
     rating: str
@@ -54,6 +57,12 @@ class CaseOut(Schema):
     urgency: str
     follower_count: int
     is_public: bool
+
+
+class OwnCaseOut(CaseOut):
+    """A case in the reporter's own list (/mine): they see the contact name they gave unmasked."""
+
+    contact_name: str
 
 
 class NearbyOut(Schema):
@@ -147,6 +156,11 @@ class QueueIn(Schema):
     status: str = Field("", description="comma-separated statuses")
     status_category: str = ""
     level: str = ""
+    deadline: str = Field(
+        "resolve",
+        pattern="^(resolve|triage|accept|any)$",
+        description="which deadline overdue/warned look at: resolve, triage, accept or any",
+    )
     overdue: bool | None = None
     warned: bool | None = None
     category_id: int | None = None

@@ -17,7 +17,9 @@ from django.utils import timezone
 from linli.accounts.roles import Capability
 from linli.cases.ladder import LEVEL_DEPTH
 from linli.cases.models import (
+    ACCEPT_CLOCK_STATUSES,
     SOLVED_STATUSES,
+    TRIAGE_CLOCK_STATUSES,
     Case,
     CaseEvent,
     CaseKind,
@@ -40,12 +42,42 @@ if TYPE_CHECKING:
 
 
 # --- queues ---------------------------------------------------------------------------------------
+# Which deadline the overdue / warned filters look at: the resolution deadline (the default, as on the
+# overdue board), the dispatcher's triage deadline, the handler's accept deadline, or any of the three.
+DEADLINES = ("resolve", "triage", "accept", "any")
+
+
+def deadline_overdue_q(deadline: str, now: datetime) -> Q:
+    """Cases past ``deadline`` while its clock runs (the same conditions as ``Case.is_*overdue``)."""
+    parts = {
+        "resolve": Q(status_category=StatusCategory.OPEN, resolve_due_at__lt=now),
+        "triage": Q(status__in=TRIAGE_CLOCK_STATUSES, triage_due_at__lt=now),
+        "accept": Q(status__in=ACCEPT_CLOCK_STATUSES, accept_due_at__lt=now),
+    }
+    if deadline == "any":
+        return parts["resolve"] | parts["triage"] | parts["accept"]
+    return parts[deadline]
+
+
+def deadline_warned_q(deadline: str) -> Q:
+    """Cases the sweep warned (预警) about ``deadline`` while its clock runs."""
+    parts = {
+        "resolve": Q(status_category=StatusCategory.OPEN, warned_at__isnull=False),
+        "triage": Q(status__in=TRIAGE_CLOCK_STATUSES, triage_warned_at__isnull=False),
+        "accept": Q(status__in=ACCEPT_CLOCK_STATUSES, accept_warned_at__isnull=False),
+    }
+    if deadline == "any":
+        return parts["resolve"] | parts["triage"] | parts["accept"]
+    return parts[deadline]
+
+
 @dataclass(frozen=True)
 class QueueFilters:
     queue: str = "all"  # all | dispatch | handle | review | mine (reported by me)
     status: tuple[str, ...] = ()
     status_category: str = ""
     level: str = ""
+    deadline: str = "resolve"  # one of DEADLINES: what ``overdue`` and ``warned`` look at
     overdue: bool | None = None
     warned: bool | None = None
     category_id: int | None = None
@@ -109,11 +141,13 @@ def case_queue_for_user(
         qs = qs.filter(status_category=f.status_category)
     if f.level:
         qs = qs.filter(level=f.level)
+    deadline = f.deadline if f.deadline in DEADLINES else "resolve"
     if f.overdue is not None:
-        overdue = Q(status_category=StatusCategory.OPEN, resolve_due_at__lt=now)
+        overdue = deadline_overdue_q(deadline, now)
         qs = qs.filter(overdue) if f.overdue else qs.exclude(overdue)
     if f.warned is not None:
-        qs = qs.filter(status_category=StatusCategory.OPEN, warned_at__isnull=not f.warned)
+        warned = deadline_warned_q(deadline)
+        qs = qs.filter(warned) if f.warned else qs.filter(status_category=StatusCategory.OPEN).exclude(warned)
     if f.category_id is not None:
         qs = qs.filter(Q(category_id=f.category_id) | Q(category__parent_id=f.category_id))
     if f.grid_id is not None:

@@ -139,6 +139,19 @@ class Deadlines:
     triage_due_at: datetime
     resolve_due_at: datetime
     warn_at: datetime
+    triage_warn_at: datetime
+
+    def fields(self) -> dict[str, datetime | None]:
+        """The case fields these deadlines set, with the warning markers of both clocks cleared."""
+        return {
+            "triage_due_at": self.triage_due_at,
+            "triage_warn_at": self.triage_warn_at,
+            "triage_warned_at": None,
+            "triage_overdue_at": None,
+            "resolve_due_at": self.resolve_due_at,
+            "warn_at": self.warn_at,
+            "warned_at": None,
+        }
 
 
 def resolve_deadline(start: datetime, terms: Terms) -> datetime:
@@ -154,23 +167,50 @@ def warn_time(start: datetime, due: datetime, terms: Terms) -> datetime:
 
 
 def deadlines_compute(*, start: datetime, terms: Terms) -> Deadlines:
-    """Triage and resolution deadlines for a case arriving at a level at ``start``."""
+    """Triage and resolution deadlines (and their warning times) for a case arriving at a level at ``start``."""
     due = resolve_deadline(start, terms)
+    cal = calendar()
     return Deadlines(
-        triage_due_at=calendar().add_working_time(start, terms.triage),
+        triage_due_at=cal.add_working_time(start, terms.triage),
         resolve_due_at=due,
         warn_at=warn_time(start, due, terms),
+        triage_warn_at=cal.add_working_time(start, terms.triage * terms.warn_fraction),
     )
 
 
-def accept_deadline(*, start: datetime, terms: Terms) -> datetime:
-    return calendar().add_working_time(start, terms.accept)
+@dataclass(frozen=True)
+class AcceptClock:
+    due_at: datetime
+    warn_at: datetime
+
+    def fields(self) -> dict[str, datetime | None]:
+        """The case fields an assignment sets: a fresh accept deadline, its warning time, no markers."""
+        return {
+            "accept_due_at": self.due_at,
+            "accept_warn_at": self.warn_at,
+            "accept_warned_at": None,
+            "accept_overdue_at": None,
+        }
+
+
+def accept_deadline(*, start: datetime, terms: Terms) -> AcceptClock:
+    """The accept deadline of an assignment at ``start``.
+
+    The short clocks (triage, accept: a few working hours) warn after the warn fraction of their *working*
+    time, so a warning falls in office hours rather than in the night before a Monday-morning deadline.
+    """
+    cal = calendar()
+    return AcceptClock(
+        due_at=cal.add_working_time(start, terms.accept),
+        warn_at=cal.add_working_time(start, terms.accept * terms.warn_fraction),
+    )
 
 
 def deadlines_compute_many(starts: Sequence[datetime], terms: Sequence[Terms]) -> list[Deadlines]:
     """``deadlines_compute`` for N cases with no query per case (the SLA sweep)."""
     cal = calendar()
     triage = cal.add_working_time_many(starts, [t.triage for t in terms])
+    triage_warn = cal.add_working_time_many(starts, [t.triage * t.warn_fraction for t in terms])
     due: list[datetime | None] = [None] * len(starts)
     hour_idx = [i for i, t in enumerate(terms) if t.resolve_unit != DurationUnit.DAYS]
     if hour_idx:
@@ -196,5 +236,12 @@ def deadlines_compute_many(starts: Sequence[datetime], terms: Sequence[Terms]) -
     out: list[Deadlines] = []
     for i, t in enumerate(terms):
         d = cast(datetime, due[i])
-        out.append(Deadlines(triage_due_at=triage[i], resolve_due_at=d, warn_at=warn_time(starts[i], d, t)))
+        out.append(
+            Deadlines(
+                triage_due_at=triage[i],
+                resolve_due_at=d,
+                warn_at=warn_time(starts[i], d, t),
+                triage_warn_at=triage_warn[i],
+            )
+        )
     return out

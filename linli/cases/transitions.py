@@ -24,7 +24,16 @@ from django.utils.translation import gettext_lazy as _
 
 from linli.cases.errors import CaseError, TransitionError
 from linli.cases.ladder import ladder_load
-from linli.cases.models import STATUS_INFO, Case, CaseEvent, LadderLevel, Status, StatusCategory
+from linli.cases.models import (
+    ACCEPT_CLOCK_STATUSES,
+    STATUS_INFO,
+    TRIAGE_CLOCK_STATUSES,
+    Case,
+    CaseEvent,
+    LadderLevel,
+    Status,
+    StatusCategory,
+)
 from linli.cases.permissions import Who, acting_role, case_may_view, case_relations
 
 if TYPE_CHECKING:
@@ -34,6 +43,8 @@ S = Status
 WORK = frozenset({S.SUBMITTED, S.TRIAGED, S.ASSIGNED, S.IN_PROGRESS})  # the resolution clock runs
 OPEN = frozenset(s for s, info in STATUS_INFO.items() if info.category == StatusCategory.OPEN)
 ALL = frozenset(Status.values)
+TRIAGE_CLOCK = frozenset(TRIAGE_CLOCK_STATUSES)  # the dispatcher's triage deadline runs
+ACCEPT_CLOCK = frozenset(ACCEPT_CLOCK_STATUSES)  # the handler's accept deadline runs
 
 
 @dataclass(frozen=True)
@@ -144,7 +155,24 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         _t("auto_close", _("超期未评价自动结案"), {S.RESOLVED}, S.CLOSED, {Who.SYSTEM}, public=True),
         _t("warn", _("临期预警"), WORK, None, {Who.SYSTEM}),
+        # The short clocks: the dispatcher's triage deadline and the handler's accept deadline. The sweep
+        # warns once and marks overdue once per deadline; nothing moves (escalation is the resolve clock's).
+        _t("triage_warn", _("梳理临期预警"), TRIAGE_CLOCK, None, {Who.SYSTEM}),
+        _t("triage_overdue", _("梳理超时"), TRIAGE_CLOCK, None, {Who.SYSTEM}),
+        _t("accept_warn", _("接单临期预警"), ACCEPT_CLOCK, None, {Who.SYSTEM}),
+        _t("accept_overdue", _("接单超时"), ACCEPT_CLOCK, None, {Who.SYSTEM}),
         _t("follow", _("关注(我也遇到)"), OPEN, None, {Who.PUBLIC}, public=True, guard="not_reporter"),
+        # A unit's own system reports progress through Open311 (servicerequestupdates): public, so the
+        # reporter reads the note; the public sees the step's name only.
+        _t(
+            "external_update",
+            _("办理进展(外部系统)"),
+            ALL,
+            None,
+            {Who.SYSTEM},
+            public=True,
+            note_required=True,
+        ),
         _t("publish", _("公示"), {S.RESOLVED, S.CLOSED}, None, {Who.SUPERVISOR}),
         _t("unpublish", _("取消公示"), {S.RESOLVED, S.CLOSED}, None, {Who.SUPERVISOR}),
         _t(

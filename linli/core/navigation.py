@@ -7,7 +7,9 @@ page that does not exist yet (工单 appears once the cases app has its ``cases:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.urls import NoReverseMatch, reverse
 from django.utils.functional import Promise
@@ -35,6 +37,9 @@ class NavEntry:
     # Sign-in entries make no sense once signed in.
     anonymous_only: bool = False
     order: int = 100
+    # A further test on the signed-in user, for entries no capability describes (an organisation's
+    # representative); it should cost at most one query.
+    visible_to: Callable[[Any], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +130,8 @@ def nav_links(menu: str, user: object) -> list[NavLink]:
         if entry.admin_site and not (authenticated and getattr(user, "is_staff", False)):
             continue
         if entry.capability and not user_has_capability(user, entry.capability):  # type: ignore[arg-type]
+            continue
+        if entry.visible_to is not None and not (authenticated and entry.visible_to(user)):
             continue
         href = _href(entry.url_name)
         if href is None:

@@ -14,11 +14,12 @@ from linli.integrations.open311.clients import key_new, open311_client_rekey
 
 @admin.register(Open311Client)
 class Open311ClientAdmin(admin.ModelAdmin):
-    list_display = ["name", "key_prefix", "is_active", "last_used_at", "created_at"]
+    list_display = ["name", "unit", "key_prefix", "is_active", "last_used_at", "created_at"]
     list_filter = ["is_active"]
     search_fields = ["name"]
     readonly_fields = ["key_prefix", "last_used_at", "created_at"]
-    fields = ["name", "note", "is_active", "key_prefix", "last_used_at", "created_at"]
+    fields = ["name", "note", "unit", "is_active", "key_prefix", "last_used_at", "created_at"]
+    autocomplete_fields = ["unit"]
     actions = ["rekey"]
 
     def save_model(self, request: HttpRequest, obj: Open311Client, form: Any, change: bool) -> None:

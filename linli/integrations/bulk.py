@@ -327,6 +327,7 @@ def cases_bulk_create(items: Sequence[BulkCase], *, batch_size: int = BATCH) -> 
                 escalation_count=it.escalation_count,
                 level_started_at=it.created_at,
                 triage_due_at=d.triage_due_at,
+                triage_warn_at=d.triage_warn_at,
                 resolve_due_at=d.resolve_due_at,
                 warn_at=d.warn_at,
                 accepted_at=it.accepted_at,

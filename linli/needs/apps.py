@@ -54,6 +54,18 @@ class NeedsConfig(AppConfig):
         nav_register(
             RESIDENT,
             NavEntry(
+                "needs_my_org",
+                _("组织认领项目"),
+                "needs:rep_home",
+                _("组织联络人:认领社区项目"),
+                icon="community",
+                order=41,
+                visible_to=_represents_an_organisation,
+            ),
+        )
+        nav_register(
+            RESIDENT,
+            NavEntry(
                 "needs_public",
                 _("三清单公示"),
                 "needs:public_index",
@@ -62,3 +74,14 @@ class NeedsConfig(AppConfig):
                 order=40,
             ),
         )
+
+
+def _represents_an_organisation(user: object) -> bool:
+    from linli.needs.models import OrganisationMember
+
+    user_id = getattr(user, "pk", None)
+    return user_id is not None and (
+        OrganisationMember.objects.filter(
+            user_id=user_id, is_active=True, organisation__is_active=True
+        ).exists()
+    )

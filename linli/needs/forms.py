@@ -20,7 +20,13 @@ from linli.needs.models import (
     ResourceKind,
     Urgency,
 )
-from linli.needs.selectors import organisations_pool, regions_managed, regions_reportable, stations_pool
+from linli.needs.selectors import (
+    organisations_pool,
+    regions_managed,
+    regions_reportable,
+    stations_pool,
+    volunteer_teams_pool,
+)
 from linli.places.models import Level
 
 ALL = _("全部")
@@ -73,6 +79,7 @@ class NeedForm(forms.Form):
     category = forms.ChoiceField(label=_("类别"), choices=Category.choices)
     source_kind = forms.ChoiceField(label=_("来源"), choices=NeedSource.choices)
     source_case = forms.IntegerField(label=_("来源工单编号(ID)"), required=False, min_value=1)
+    source_visit = forms.IntegerField(label=_("来源走访记录编号(关爱走访)"), required=False, min_value=1)
     source_ref = forms.CharField(label=_("来源记录(走访、会议)"), max_length=100, required=False)
     region = forms.TypedChoiceField(label=_("小区/社区"), coerce=int, required=False, empty_value=None)
     beneficiaries = forms.IntegerField(label=_("受益人数"), min_value=1, max_value=100_000, initial=1)
@@ -98,7 +105,10 @@ class ResourceForm(forms.Form):
     provider_kind = forms.ChoiceField(label=_("提供方类型"), choices=ProviderKind.choices)
     organisation = forms.TypedChoiceField(label=_("提供组织"), coerce=int, required=False, empty_value=None)
     station = forms.TypedChoiceField(label=_("提供阵地"), coerce=int, required=False, empty_value=None)
-    provider_name = forms.CharField(label=_("志愿者/服务队名称"), max_length=100, required=False)
+    volunteer_team = forms.TypedChoiceField(
+        label=_("志愿服务队(已登记的)"), coerce=int, required=False, empty_value=None
+    )
+    provider_name = forms.CharField(label=_("志愿者名称(未登记服务队时)"), max_length=100, required=False)
     region = forms.TypedChoiceField(label=_("所属区域"), coerce=int)
     capacity = forms.IntegerField(label=_("可服务数量"), min_value=1, max_value=1_000_000)
     capacity_unit = forms.ChoiceField(label=_("数量单位"), choices=CapacityUnit.choices)
@@ -126,6 +136,9 @@ class ResourceForm(forms.Form):
         )
         self.fields["station"].choices = _blank(  # type: ignore[attr-defined]
             [(s.pk, s.name) for s in stations_pool(user=user)[:2000]], "—"
+        )
+        self.fields["volunteer_team"].choices = _blank(  # type: ignore[attr-defined]
+            [(t.pk, t.name) for t in volunteer_teams_pool(user=user)[:2000]], "—"
         )
 
 
@@ -180,6 +193,25 @@ class ClaimForm(forms.Form):
         self.fields["organisation"].choices = [  # type: ignore[attr-defined]
             (o.pk, f"{o.name}({o.get_kind_display()})") for o in organisations_pool(user=user)[:2000]
         ]
+
+
+class ServiceForm(forms.Form):
+    """A volunteer's day of service on a project (the teams and volunteers come from its resources)."""
+
+    team = forms.TypedChoiceField(label=_("服务队"), coerce=int)
+    volunteer = forms.TypedChoiceField(label=_("志愿者"), coerce=int)
+    served_on = forms.DateField(label=_("服务日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    hours = forms.DecimalField(label=_("时长(小时)"), min_value=0.25, max_value=24, decimal_places=2)
+
+    def __init__(self, *args: Any, teams: Any = (), volunteers: Any = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["team"].choices = [(t.pk, t.name) for t in teams]  # type: ignore[attr-defined]
+        # Names as the viewer may see them (masked unless they may reveal): (id, label) pairs.
+        self.fields["volunteer"].choices = list(volunteers)  # type: ignore[attr-defined]
+
+
+class RepresentativeForm(forms.Form):
+    phone = forms.CharField(label=_("联络人手机号(须已用该号码登录过)"), max_length=20)
 
 
 class ReportForm(forms.Form):

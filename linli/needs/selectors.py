@@ -21,7 +21,9 @@ from linli.needs.models import (
     Need,
     NeedMatch,
     Organisation,
+    OrganisationMember,
     Project,
+    ProjectService,
     ProjectStatus,
     Resource,
 )
@@ -62,7 +64,7 @@ def needs_for_user(*, user: UserLike, filters: NeedFilters | None = None) -> Que
 def need_for_user(*, user: UserLike, need_id: int) -> Need | None:
     return (
         Need.objects.for_user(user)
-        .select_related("region", "community", "grid", "source_case", "created_by")
+        .select_related("region", "community", "grid", "source_case", "source_visit", "created_by")
         .filter(pk=need_id)
         .first()
     )
@@ -101,7 +103,7 @@ def resources_for_user(*, user: UserLike, filters: ResourceFilters | None = None
 def resource_for_user(*, user: UserLike, resource_id: int) -> Resource | None:
     return (
         Resource.objects.for_user(user)
-        .select_related("region", "organisation", "station")
+        .select_related("region", "organisation", "station", "volunteer_team")
         .filter(pk=resource_id)
         .first()
     )
@@ -242,3 +244,82 @@ def needs_for_project_choice(*, user: UserLike, community_id: int) -> QuerySet[N
 
 def user_may_manage(*, user: UserLike, region_path: str) -> bool:
     return bool(getattr(user, "is_authenticated", False)) and may_manage(user, region_path)
+
+
+# --- volunteers' service on projects ---------------------------------------------------------------
+def project_services(*, project: Project) -> list[ProjectService]:
+    """The project's recorded volunteer service, with whether each row is in the hours ledger yet."""
+    return list(
+        project.services.select_related("volunteer", "team", "ledger_entry").order_by("served_on", "id")[:500]
+    )
+
+
+def project_teams(*, project: Project) -> QuerySet[Any]:
+    """Registered volunteer teams offering a resource the project uses (the only ones that may serve)."""
+    from linli.party.models import VolunteerTeam
+
+    return (
+        VolunteerTeam.objects.filter(resources__projects=project, is_active=True).distinct().order_by("name")
+    )
+
+
+def project_team_volunteers(*, project: Project) -> QuerySet[Any]:
+    """Active members of those teams (the service form's choices)."""
+    from linli.party.models import Volunteer
+
+    teams = project_teams(project=project).values("pk")
+    return (
+        Volunteer.objects.filter(is_active=True, team_memberships__team__in=teams)
+        .distinct()
+        .order_by("name", "id")
+    )
+
+
+def volunteer_teams_pool(*, user: UserLike) -> QuerySet[Any]:
+    """Active volunteer teams the user may name as a resource's provider (the pool rule)."""
+    from linli.party.models import VolunteerTeam
+
+    q = pool_q(user)
+    if q is None:
+        return VolunteerTeam.objects.none()
+    return VolunteerTeam.objects.filter(q, is_active=True).order_by("region_path", "name")
+
+
+# --- organisations acting for themselves -----------------------------------------------------------
+def organisations_represented(*, user: UserLike) -> list[Organisation]:
+    """Active organisations the user represents (组织联络人); empty for everyone else."""
+    if not isinstance(user, User) or not user.is_active:
+        return []
+    return list(
+        Organisation.objects.filter(is_active=True, members__user=user, members__is_active=True)
+        .select_related("region")
+        .order_by("name")
+    )
+
+
+@dataclass(frozen=True)
+class OrganisationProjects:
+    organisation: Organisation
+    claimable: list[Project]  # open projects it may claim
+    claimed: list[Project]  # its own, newest first
+
+
+def projects_for_organisation(*, organisation: Organisation) -> OrganisationProjects:
+    from linli.needs.services.representatives import claimable_q
+
+    base = Project.objects.select_related("community").annotate(need_count=Count("needs", distinct=True))
+    return OrganisationProjects(
+        organisation=organisation,
+        claimable=list(
+            base.filter(claimable_q(organisation), status=ProjectStatus.OPEN).order_by("-created_at", "-id")[
+                :200
+            ]
+        ),
+        claimed=list(base.filter(organisation=organisation).order_by("-created_at", "-id")[:200]),
+    )
+
+
+def organisation_members(*, organisation: Organisation) -> list[OrganisationMember]:
+    return list(
+        organisation.members.filter(is_active=True).select_related("user", "added_by").order_by("id")[:50]
+    )

@@ -84,6 +84,8 @@ PROJECT_TRANSITIONS: dict[str, Transition] = {
         _t("start", _("开始实施"), {P.CLAIMED}, P.IN_PROGRESS),
         _t("report", _("报告进展"), {P.CLAIMED, P.IN_PROGRESS}, None, note_required=True),
         _t("complete", _("完成"), {P.IN_PROGRESS}, P.COMPLETED),
+        # A volunteer's day of service on the project; credited to their hours ledger once it is completed.
+        _t("serve", _("登记志愿服务"), {P.IN_PROGRESS, P.COMPLETED, P.EVALUATED}, None),
         _t("evaluate", _("评估"), {P.COMPLETED}, P.EVALUATED),
         _t("cancel", _("撤销"), {P.OPEN, P.CLAIMED, P.IN_PROGRESS}, P.CANCELLED, note_required=True),
     ]

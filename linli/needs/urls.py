@@ -1,6 +1,6 @@
 from django.urls import path
 
-from linli.needs.views import needs, orgs, projects, public, resources
+from linli.needs.views import needs, orgs, projects, public, representative, resources
 
 app_name = "needs"
 urlpatterns = [
@@ -24,7 +24,23 @@ urlpatterns = [
     path("orgs/", orgs.orgs_list, name="orgs"),
     path("orgs/new/", orgs.org_new, name="org_new"),
     path("orgs/<int:organisation_id>/", orgs.org_detail, name="org"),
+    path(
+        "orgs/<int:organisation_id>/representatives/add/",
+        orgs.org_representative_add,
+        name="org_representative_add",
+    ),
+    path(
+        "orgs/<int:organisation_id>/representatives/<int:member_id>/remove/",
+        orgs.org_representative_remove,
+        name="org_representative_remove",
+    ),
     path("orgs/<int:organisation_id>/<slug:action>/", orgs.org_incubate, name="org_incubate"),
+    path("my-org/", representative.organisation_home, name="rep_home"),
+    path(
+        "my-org/<int:organisation_id>/projects/<int:project_id>/claim/",
+        representative.organisation_claim,
+        name="rep_claim",
+    ),
     path("public/", public.public_index, name="public_index"),
     path("public/<slug:code>/", public.public_community_page, name="public_community"),
 ]

@@ -17,6 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from linli.core.scoping import ScopedQuerySet, ScopeFields
+from linli.security.fields import BlindIndexField, EncryptedTextField
+from linli.security.pii import PiiTag
 
 # Held by no role on purpose: an inbox is personal, so ``for_user`` reduces to the owner rule and even a
 # global administrator sees only their own notifications through the API.
@@ -106,6 +108,9 @@ class OutboxStatus(models.TextChoices):
 CLAIMABLE_STATUSES = (OutboxStatus.PENDING, OutboxStatus.FAILED)
 
 
+_SENT_RETENTION = "发送后90天"
+
+
 class OutboxMessage(models.Model):
     """One message to one phone (or WeChat user) on one channel, delivered at least once by a task.
 
@@ -126,8 +131,11 @@ class OutboxMessage(models.Model):
         on_delete=models.SET_NULL,
         related_name="outbox_messages",
     )
-    # Read and written only through linli.notifications.phones (the PII module will encrypt this field).
-    phone = models.CharField(_("手机号"), max_length=32, blank=True)
+    # Read and written only through linli.notifications.phones. Encrypted at rest with a blind index (PI-1):
+    # the number is handed to the SMS provider, and found by the index only for a person's request to see
+    # or erase what was sent to them (``outbox_messages_to``).
+    phone = EncryptedTextField(_("手机号"), blank=True, default="")
+    phone_index = BlindIndexField(source="phone", kind="phone")
     phone_display = models.CharField(_("手机号(脱敏)"), max_length=32, blank=True)
     text = models.TextField(_("内容"))
     dedup_key = models.CharField(_("去重键"), max_length=255, unique=True)
@@ -144,6 +152,21 @@ class OutboxMessage(models.Model):
     task_id = models.CharField(_("任务编号"), max_length=64, blank=True)
     created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    pii_fields: ClassVar[dict[str, PiiTag]] = {
+        "phone": PiiTag(
+            category="phone", purpose="发送短信通知", retention=_SENT_RETENTION, retention_days=90
+        ),
+        "phone_index": PiiTag(
+            category="phone",
+            purpose="按手机号查找发给本人的短信(查询、删除请求;密钥哈希,不可逆)",
+            retention=_SENT_RETENTION,
+            retention_days=90,
+        ),
+        "phone_display": PiiTag(
+            category="phone", purpose="发送记录展示(已脱敏)", retention=_SENT_RETENTION, retention_days=90
+        ),
+    }
 
     class Meta:
         verbose_name = _("外发消息")

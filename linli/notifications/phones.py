@@ -1,8 +1,8 @@
 """The one place that reads or writes an outbox message's phone number.
 
-The PII module will turn ``OutboxMessage.phone`` into an encrypted field (ciphertext + key id); keeping
-every access behind these two functions makes that change local to this file. Everything else (admin,
-logs, API) uses ``phone_display``, the masked form.
+``OutboxMessage.phone`` is an encrypted field (ciphertext + key id, PI-1) with a blind index
+(``phone_index``); every access stays behind these functions. Everything else (admin, logs, API) uses
+``phone_display``, the masked form.
 """
 
 from __future__ import annotations
@@ -27,6 +27,16 @@ def outbox_phone(message: OutboxMessage) -> str:
     return message.phone
 
 
+def outbox_messages_to(phone: str) -> QuerySet[OutboxMessage]:
+    """The messages sent to ``phone`` (a person's request to see or erase them), by the blind index."""
+    from linli.notifications.models import OutboxMessage
+
+    if not phone:
+        return OutboxMessage.objects.none()
+    return OutboxMessage.objects.filter(phone_index__matches=phone)
+
+
 def outbox_phones_erase(messages: QuerySet[OutboxMessage]) -> int:
-    """Forget the full number of these messages (retention); the masked display stays for the record."""
-    return messages.exclude(phone="").update(phone="")
+    """Forget the full number of these messages (retention); the masked display stays for the record.
+    ``update()`` skips ``save()``, so the blind index is cleared here together with its source."""
+    return messages.exclude(phone="").update(phone="", phone_index="")

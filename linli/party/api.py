@@ -82,7 +82,7 @@ class HoursIn(Schema):
     hours: Decimal = Field(..., gt=0, le=24, decimal_places=2)
     served_on: dt.date
     title: str = Field(..., max_length=100)
-    source: str = Field(..., description="activity/task/case/checkin/other")
+    source: str = Field(..., description="activity/task/case/checkin/other(project 由项目完成自动记入)")
     source_ref: str = Field("", max_length=64)
     team_id: int | None = None
 
@@ -97,6 +97,8 @@ class HoursOut(Schema):
     volunteer_id: int
     source: str
     source_ref: str
+    project_service_id: int | None = Field(None, description="来自三清单项目的志愿服务登记")
+    commitment_id: int | None = Field(None, description="来自报到党员的践诺")
     title: str
     served_on: dt.date
     hours: Decimal
@@ -214,6 +216,38 @@ def checkin_action(request: HttpRequest, check_in_id: int, action: str, payload:
     return _checkin(user, found)
 
 
+class FulfilIn(Schema):
+    note: str = Field(..., max_length=200)
+    hours: Decimal | None = Field(None, gt=0, le=24, decimal_places=2, description="记入志愿服务台账")
+    served_on: dt.date | None = Field(None, description="默认今天")
+
+
+class FulfilOut(Schema):
+    id: int
+    fulfilled: bool
+    ledger_entry_id: int | None
+
+
+@router.post(
+    "/commitments/{int:commitment_id}/fulfil",
+    response={200: FulfilOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    auth=session_or_token,
+)
+def commitment_fulfil(request: HttpRequest, commitment_id: int, payload: FulfilIn) -> Any:
+    """践诺 of a commitment of an active check-in, by the community; with ``hours`` the service is credited
+    to the member's volunteer ledger (once per commitment)."""
+    try:
+        c = svc.commitment_fulfil(commitment_id=commitment_id, actor=_user(request), **payload.dict())
+    except PartyError as exc:
+        _raise(exc)
+    entry = getattr(c, "ledger_entry", None)  # a reverse one-to-one: absent without hours
+    return {
+        "id": c.pk,
+        "fulfilled": c.fulfilled_at is not None,
+        "ledger_entry_id": entry.pk if entry else None,
+    }
+
+
 # --- organisations --------------------------------------------------------------------------------
 @router.get("/orgs", response=list[OrgOut], auth=session_or_token)
 def orgs(request: HttpRequest) -> Any:
@@ -270,6 +304,8 @@ def _hours(e: Any) -> dict[str, Any]:
         "volunteer_id": e.volunteer_id,
         "source": e.source,
         "source_ref": e.source_ref,
+        "project_service_id": e.project_service_id,
+        "commitment_id": e.commitment_id,
         "title": e.title,
         "served_on": e.served_on,
         "hours": e.hours,

@@ -67,8 +67,10 @@ class ConfirmForm(NoteForm):
 class HoursForm(forms.Form):
     volunteer = forms.ModelChoiceField(label=_("志愿者"), queryset=Volunteer.objects.none())
     team = forms.ModelChoiceField(label=_("服务队"), queryset=VolunteerTeam.objects.none(), required=False)
+    # Corrections and project hours are never entered here (the correction form; the project's completion).
     source = forms.ChoiceField(
-        label=_("来源"), choices=[c for c in HoursSource.choices if c[0] != HoursSource.CORRECTION]
+        label=_("来源"),
+        choices=[c for c in HoursSource.choices if c[0] not in (HoursSource.CORRECTION, HoursSource.PROJECT)],
     )
     source_ref = forms.CharField(label=_("来源编号(活动、任务或工单编号)"), max_length=64, required=False)
     title = forms.CharField(label=_("服务内容"), max_length=100)
@@ -82,6 +84,18 @@ class HoursForm(forms.Form):
         if teams is not None:
             self.fields["team"].queryset = teams  # type: ignore[attr-defined]
         self.fields["served_on"].initial = timezone.localdate()
+
+
+class FulfilForm(forms.Form):
+    """践诺: what was done and, optionally, the hours it took (credited to the member's volunteer ledger)."""
+
+    note = forms.CharField(label=_("践诺情况"), max_length=200)
+    hours = forms.DecimalField(
+        label=_("服务时长(小时,选填)"), min_value=0.25, max_value=24, decimal_places=2, required=False
+    )
+    served_on = forms.DateField(
+        label=_("服务日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
 
 
 class CorrectionForm(forms.Form):

@@ -27,13 +27,14 @@ def pdf_available() -> bool:
     return True
 
 
-def html_to_pdf(html: str) -> bytes | None:
-    """Render ``html`` (a complete document, no external URLs) to PDF bytes, or None without WeasyPrint."""
+def html_to_pdf(html: str, *, stylesheet: str = STYLESHEET) -> bytes | None:
+    """Render ``html`` (a complete document, no external URLs) to PDF bytes, or None without WeasyPrint.
+    ``stylesheet`` is a static file path (the certificate's by default; the building poster passes its own)."""
     if not pdf_available():
         return None
     import weasyprint
 
-    css_path = finders.find(STYLESHEET)
+    css_path = finders.find(stylesheet)
     stylesheets = [weasyprint.CSS(filename=str(css_path))] if css_path else []
     # No base URL: the document cannot reach the network or the file system (url_fetcher refuses all).
     document = weasyprint.HTML(string=html, url_fetcher=_refuse)
@@ -41,4 +42,4 @@ def html_to_pdf(html: str) -> bytes | None:
 
 
 def _refuse(url: str, *args: object, **kwargs: object) -> dict[str, object]:
-    raise ValueError(f"certificate PDFs load nothing external: {url}")
+    raise ValueError(f"PDFs load nothing external: {url}")

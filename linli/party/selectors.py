@@ -150,7 +150,9 @@ class Ledger:
 def volunteer_ledger(volunteer: Volunteer, *, today: dt.date | None = None) -> Ledger:
     """Every line of the volunteer's ledger (corrections included) and the sums: a total is a plain sum."""
     entries = list(
-        VolunteerHours.objects.filter(volunteer=volunteer).select_related("team", "verified_by", "corrects")
+        VolunteerHours.objects.filter(volunteer=volunteer).select_related(
+            "team", "verified_by", "corrects", "project_service"
+        )
     )
     by_source: dict[str, Decimal] = defaultdict(lambda: ZERO)
     year = (today or timezone.localdate()).year

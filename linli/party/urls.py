@@ -18,6 +18,11 @@ urlpatterns = [
     path("manage/", manage.home, name="home"),
     path("manage/checkins/", manage.checkins, name="checkins"),
     path("manage/checkins/<int:check_in_id>/<slug:action>/", manage.checkin_act, name="checkin_act"),
+    path(
+        "manage/commitments/<int:commitment_id>/fulfil/",
+        manage.commitment_fulfil_view,
+        name="commitment_fulfil",
+    ),
     path("manage/members/", manage.members, name="members"),
     path("manage/volunteers/", manage.volunteers, name="volunteers"),
     path("manage/volunteers/<int:volunteer_id>/", manage.volunteer, name="volunteer"),

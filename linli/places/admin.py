@@ -20,7 +20,9 @@ from django.utils.translation import gettext_lazy as _
 
 from linli.places.geojson_export import geojson_export
 from linli.places.geojson_io import GCJ02, WGS84, geojson_import
-from linli.places.models import GeometryVersion, Grid, Region
+from linli.places.geometry import GeometryError, geometry_from_geojson
+from linli.places.models import PARENT_LEVEL, GeometryVersion, Grid, Level, Region
+from linli.places.services import PlacesError, grid_create, grid_update, region_create, region_update
 from linli.security.audit import audit_record
 from linli.security.models import AuditResult
 
@@ -136,13 +138,119 @@ class GeoJsonAdmin(admin.ModelAdmin):
         return response
 
 
+class RegionAdminForm(forms.ModelForm):
+    """Validates what the places services would refuse, so a bad edit is a form error and never a 500."""
+
+    class Meta:
+        model = Region
+        fields = [
+            "parent",
+            "level",
+            "code",
+            "name",
+            "households",
+            "population",
+            "address",
+            "boundary",
+            "lat",
+            "lng",
+        ]
+
+    def clean_boundary(self) -> Any:
+        return _clean_geometry(self.cleaned_data.get("boundary"))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        lat, lng = data.get("lat"), data.get("lng")
+        if (lat is None) != (lng is None):
+            raise ValidationError(_("纬度和经度须同时填写"))
+        if self.instance.pk is None:
+            level, parent, code = data.get("level") or "", data.get("parent"), data.get("code") or ""
+            expected = PARENT_LEVEL.get(level, "?")
+            wrong_root = expected is None and parent is not None
+            wrong_parent = expected not in (None, "?") and (parent is None or parent.level != expected)
+            if level and (wrong_root or wrong_parent):
+                self.add_error(
+                    "parent",
+                    _("上级层级不正确:%(level)s的上级应为%(parent)s")
+                    % {"level": Level(level).label, "parent": Level(expected).label if expected else _("无")},
+                )
+            if "/" in code:
+                self.add_error("code", _("编码不能包含“/”"))
+            elif parent is not None and Region.objects.filter(path=f"{parent.path}{code}/").exists():
+                self.add_error("code", _("该上级下已有此编码"))
+        return data
+
+
+class GridAdminForm(forms.ModelForm):
+    class Meta:
+        model = Grid
+        fields = ["community", "code", "name", "households", "boundary"]
+
+    def clean_boundary(self) -> Any:
+        boundary = _clean_geometry(self.cleaned_data.get("boundary"))
+        if boundary is None:
+            raise ValidationError(_("网格必须有边界"))
+        return boundary
+
+
+def _clean_geometry(boundary: Any) -> Any:
+    if boundary in (None, "", {}):
+        return None
+    try:
+        geometry_from_geojson(boundary)
+    except GeometryError as exc:
+        raise ValidationError(exc.message, code=exc.code) from exc
+    return boundary
+
+
 @admin.register(Region)
 class RegionAdmin(GeoJsonAdmin):
+    """Every save goes through the places services: the path, the bounding box and the locator's version
+    stamp stay in step with the geometry (a direct model save would leave the locator stale)."""
+
+    form = RegionAdminForm
     list_display = ["name", "level", "code", "parent", "households", "area_m2"]
     list_filter = ["level"]
     search_fields = ["name", "code"]
-    readonly_fields = ["path", "lat", "lng", "area_m2"]
-    autocomplete_fields = ["parent", "grid"]
+    readonly_fields = ["path", "grid", "area_m2"]
+    autocomplete_fields = ["parent"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # The place in the tree is fixed once created: moving a subtree would rewrite every path under it.
+        return [*self.readonly_fields, *(["parent", "level", "code"] if obj is not None else [])]
+
+    def save_model(self, request: HttpRequest, obj: Region, form: Any, change: bool) -> None:
+        data = form.cleaned_data
+        point = (data["lat"], data["lng"]) if data.get("lat") is not None else None
+        geometry_changed = bool({"boundary", "lat", "lng"} & set(form.changed_data))
+        try:
+            if change:
+                region_update(
+                    region=obj,
+                    name=data["name"],
+                    households=data["households"],
+                    population=data["population"],
+                    address=data["address"],
+                    boundary=data.get("boundary") if geometry_changed else None,
+                    point=point if geometry_changed and data.get("boundary") is None else None,
+                )
+            else:
+                created = region_create(
+                    parent=data.get("parent"),
+                    level=data["level"],
+                    code=data["code"],
+                    name=data["name"],
+                    boundary=data.get("boundary"),
+                    point=point if data.get("boundary") is None else None,
+                    households=data["households"],
+                    population=data["population"],
+                    address=data["address"],
+                )
+                obj.pk = created.pk
+                obj.refresh_from_db()
+        except PlacesError as exc:  # the form validated; a concurrent edit may still collide
+            raise ValidationError(exc.message, code=exc.code) from exc
 
     def geojson_for(self, queryset: QuerySet[Any]) -> str:
         return geojson_export(regions=queryset)
@@ -150,11 +258,39 @@ class RegionAdmin(GeoJsonAdmin):
 
 @admin.register(Grid)
 class GridAdmin(GeoJsonAdmin):
+    form = GridAdminForm
     list_display = ["name", "code", "community", "households", "area_m2"]
     search_fields = ["name", "code"]
     list_filter = ["community__parent"]
     readonly_fields = ["region_path", "lat", "lng", "area_m2"]
     autocomplete_fields = ["community"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [*self.readonly_fields, *(["code"] if obj is not None else [])]
+
+    def save_model(self, request: HttpRequest, obj: Grid, form: Any, change: bool) -> None:
+        data = form.cleaned_data
+        try:
+            if change:
+                grid_update(
+                    grid=obj,
+                    community=data["community"],
+                    name=data["name"],
+                    households=data["households"],
+                    boundary=data["boundary"] if "boundary" in form.changed_data else None,
+                )
+            else:
+                created = grid_create(
+                    community=data["community"],
+                    code=data["code"],
+                    name=data["name"],
+                    boundary=data["boundary"],
+                    households=data["households"],
+                )
+                obj.pk = created.pk
+                obj.refresh_from_db()
+        except PlacesError as exc:
+            raise ValidationError(exc.message, code=exc.code) from exc
 
     def geojson_for(self, queryset: QuerySet[Any]) -> str:
         return geojson_export(grids=queryset)

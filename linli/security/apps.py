@@ -26,6 +26,7 @@ class SecurityConfig(AppConfig):
         from linli.accounts.roles import Capability
         from linli.core.navigation import WORKBENCH, NavEntry, nav_register
         from linli.security import checks  # noqa: F401  (registers the key checks)
+        from linli.security.account_controls import sign_in_admin_restrict
         from linli.security.audit_admin import admin_audit_install
         from linli.security.audit_guard import sqlite_register_functions
 
@@ -45,3 +46,17 @@ class SecurityConfig(AppConfig):
                 order=85,
             ),
         )
+        nav_register(
+            WORKBENCH,
+            NavEntry(
+                "account_security",
+                _("账号安全"),
+                "security:accounts",
+                _("解除登录锁定、重置动态口令"),
+                icon="settings",
+                capability=Capability.MANAGE_SECURITY,
+                order=86,
+            ),
+        )
+        # The security admin's screen is the one place for authenticators and lockouts (AC-5).
+        sign_in_admin_restrict(admin.site)

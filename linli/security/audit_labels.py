@@ -34,6 +34,8 @@ ACTION_LABELS = {
     "audit.prune": _("清理过期审计日志"),
     "backup.create": _("数据库备份"),
     "backup.restore": _("数据库恢复"),
+    "security.otp_reset": _("重置动态口令"),
+    "security.unlock": _("解除登录锁定"),
 }
 
 

@@ -52,6 +52,19 @@ def duty_conflict_message(*, role: str, held_duty: str) -> str:
     }
 
 
+def duties_combined_message(duties: set[str]) -> str:
+    """The refusal for a save that would leave one account holding several duties at once."""
+    return _(
+        "三员分立:系统管理员、安全管理员、审计员须由不同的人担任,这次保存会使该账号同时是%(duties)s。"
+    ) % {"duties": "、".join(DUTY_LABELS[d] for d in sorted(duties))}
+
+
+def superuser_conflict_message(held_duty: str) -> str:
+    return _("三员分立:该账号是%(held)s,不能设为超级用户(超级用户视同系统管理员)。") % {
+        "held": DUTY_LABELS[held_duty]
+    }
+
+
 @dataclass(frozen=True)
 class DutyViolation:
     user_id: int

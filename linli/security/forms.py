@@ -1,4 +1,5 @@
-"""Input of the auditor's search (validation only)."""
+"""Input of the security screens: the auditor's search, the security admin's account search and actions
+(validation only)."""
 
 from __future__ import annotations
 
@@ -67,3 +68,21 @@ class AuditSearchForm(forms.Form):
             date_to=data.get("date_to"),
             request_id=data.get("request_id") or "",
         )
+
+
+class AccountSearchForm(forms.Form):
+    q = forms.CharField(
+        label=_("工作人员账号或姓名"), max_length=150, required=False, help_text=_("输入账号或姓名的一部分")
+    )
+
+
+class AccountActionForm(forms.Form):
+    """A security admin's action on an account: the reason goes into the audit trail."""
+
+    reason = forms.CharField(
+        label=_("理由"),
+        max_length=200,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("必填,例如“本人手机丢失,已当面核实身份”;将记入审计日志"),
+        error_messages={"required": _("请填写操作理由")},
+    )

@@ -83,7 +83,13 @@ PII_FIELDS: dict[tuple[str, str], PiiTag] = {
     ("accounts.PhoneCode", "phone_index"): PiiTag(
         category="phone",
         purpose="短信验证码发送频率限制(密钥哈希,不可逆)",
-        retention="1天(频率统计窗口)",
+        retention="1天(频率统计窗口),由定时任务删除",
+        retention_days=1,
+    ),
+    ("accounts.PhoneCodeThrottle", "phone_index"): PiiTag(
+        category="phone",
+        purpose="同一手机号的验证码请求排队加锁,保证发送频率限制(密钥哈希,不可逆)",
+        retention="1天(最后一次请求后),由定时任务删除",
         retention_days=1,
     ),
     ("security.AuditEvent", "ip"): PiiTag(
@@ -96,38 +102,13 @@ PII_FIELDS: dict[tuple[str, str], PiiTag] = {
 }
 
 # Fields of other apps, registered here until their owners declare ``pii_fields`` on the model (a model's
-# own declaration wins). Plaintext phones among them are due to move to EncryptedTextField (PI-1).
-_CASE = "工单关闭后3年"
+# own declaration wins).
 PII_FIELDS |= {
-    ("cases.Case", "contact_name"): PiiTag(
-        category="name", purpose="诉求办理中称呼和回访上报人", retention=_CASE, retention_days=1095
-    ),
-    ("cases.Case", "contact_phone"): PiiTag(
-        category="phone", purpose="诉求办理中回访联系上报人", retention=_CASE, retention_days=1095
-    ),
-    ("cases.Case", "contact_phone_masked"): PiiTag(
-        category="phone", purpose="工单页面展示(已脱敏)", retention=_CASE, retention_days=1095
-    ),
-    ("cases.Case", "lat"): PiiTag(
-        category="location", purpose="问题发生位置,用于定位网格与派单", retention=_CASE, retention_days=1095
-    ),
-    ("cases.Case", "lng"): PiiTag(
-        category="location", purpose="问题发生位置,用于定位网格与派单", retention=_CASE, retention_days=1095
-    ),
-    ("cases.Case", "address"): PiiTag(
-        category="address", purpose="问题发生地点的文字描述", retention=_CASE, retention_days=1095
-    ),
-    ("notifications.OutboxMessage", "phone"): PiiTag(
-        category="phone", purpose="发送短信通知", retention="发送后90天", retention_days=90
-    ),
     ("stations.Station", "contact_name"): PiiTag(
         category="name",
         purpose="站点对外公示的站长/联系人(三亮)",
         retention="任职期间;离任后更换即删除",
         legal_basis="履行职责(公开服务信息)",
-    ),
-    ("notifications.OutboxMessage", "phone_display"): PiiTag(
-        category="phone", purpose="发送记录展示(已脱敏)", retention="发送后90天", retention_days=90
     ),
 }
 

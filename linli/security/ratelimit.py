@@ -10,8 +10,10 @@ Rules and their rates live in ``settings.LINLI_RATE_LIMITS`` (``rule -> "count/p
 Use:
 - Django views: ``@rate_limit("login")`` (counts POSTs by client IP; answers a Chinese 429 page, or a
   fragment to htmx).
-- API endpoints: call ``rate_limit_enforce(request, rule="case_submit", key="user_or_ip")`` first; it raises
-  ``RateLimited`` (an ``ApiError``), answered as 429 ``{"code": "rate_limited", ...}`` with Retry-After.
+- API endpoints: ``@api_rate_limit("public_api")`` under ``@router.get(...)`` (every call counts, and the
+  operation's OpenAPI entry lists the 429), or call ``rate_limit_enforce(request, rule="case_submit",
+  key="user_or_ip")`` first in the endpoint; either raises ``RateLimited`` (an ``ApiError``), answered as
+  429 ``{"code": "rate_limited", ...}`` with Retry-After.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django_ratelimit.core import get_usage
+from ninja.utils import contribute_operation_callback
 
 from linli.core.api import ApiError
 from linli.security.signin import client_ip
@@ -35,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 KeyKind = Literal["ip", "user_or_ip"]
 V = TypeVar("V", bound=Callable[..., HttpResponse])
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def rate_limited_message() -> str:
@@ -126,5 +130,35 @@ def rate_limit(rule: str, *, key: KeyKind = "ip", methods: tuple[str, ...] = ("P
             return view(request, *args, **kwargs)
 
         return wrapped  # type: ignore[return-value]
+
+    return decorate
+
+
+def _document_429(operation: Any) -> None:
+    """Add the 429 answer to a django-ninja operation's OpenAPI entry (clients and the schema fuzz test)."""
+    extra = dict(operation.openapi_extra or {})
+    responses = dict(extra.get("responses") or {})
+    responses.setdefault(
+        "429",
+        {
+            "description": "请求过于频繁(rate_limited),Retry-After 给出等待秒数",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
+        },
+    )
+    operation.openapi_extra = {**extra, "responses": responses}
+
+
+def api_rate_limit(rule: str, *, key: KeyKind = "ip") -> Callable[[F], F]:
+    """Decorate a django-ninja endpoint, under its ``@router.<method>(...)``: each call counts against
+    ``rule`` before the endpoint runs; over the limit the API answers 429 ``rate_limited``."""
+
+    def decorate(endpoint: F) -> F:
+        @wraps(endpoint)
+        def limited(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            rate_limit_enforce(request, rule=rule, key=key)
+            return endpoint(request, *args, **kwargs)
+
+        contribute_operation_callback(limited, _document_429)
+        return limited  # type: ignore[return-value]
 
     return decorate

@@ -30,7 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from linli.security.passwords import password_expired
-from linli.security.signin import otp_required, totp_device
+from linli.security.signin import OTP_PASSED_SESSION_KEY, otp_required, totp_device
 
 AUTH_AT = "linli_auth_at"  # epoch seconds of the sign-in
 SEEN_AT = "linli_seen_at"  # epoch seconds of the last request (to SEEN_RESOLUTION)
@@ -125,6 +125,17 @@ class SessionPolicyMiddleware:
     def _second_factor(self, request: HttpRequest, user: Any) -> HttpResponse | None:
         if not otp_required(user) or getattr(user, "is_verified", lambda: False)():
             return None
+        if request.session.get(OTP_PASSED_SESSION_KEY):
+            # This session passed the second factor with an authenticator that is gone (the security admin
+            # reset it after a lost phone, or it was replaced elsewhere). Enrolling a new one must start
+            # from the password, not from a session someone else may hold.
+            request._linli_logout_reason = "otp_reset"  # type: ignore[attr-defined]  # for the audit row
+            logout(request)
+            message = _("动态口令已被重置,请重新登录并绑定新的动态口令。")
+            if _is_api(request):
+                return JsonResponse({"code": "session_expired", "message": message}, status=401)
+            messages.info(request, message)
+            return HttpResponseRedirect(_with_next(_login_url(user), request))
         if request.path.startswith(_otp_open_paths()):
             return None
         if _is_api(request):

@@ -25,6 +25,7 @@ from django.contrib.auth.signals import user_login_failed
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -36,6 +37,7 @@ from linli.security.models import AuditResult
 
 BACKUP_CODE_COUNT = 10
 TOTP_DEVICE_NAME = "authenticator"
+OTP_PASSED_SESSION_KEY = "linli_otp_passed"
 
 
 # --- who is asking ------------------------------------------------------------------------------
@@ -230,10 +232,25 @@ def backup_codes_issue(user: Any) -> list[str]:
     """Replace the user's backup codes with ``BACKUP_CODE_COUNT`` fresh single-use ones; shown once."""
     codes = [f"{secrets.randbelow(10**8):08d}" for _ in range(BACKUP_CODE_COUNT)]
     with transaction.atomic():
-        StaticDevice.objects.filter(user=user).delete()
-        device = StaticDevice.objects.create(user=user, name="backup", confirmed=True)
-        StaticToken.objects.bulk_create([StaticToken(device=device, token=code) for code in codes])
+        # The device is kept and only its codes replaced: a session that passed with a backup code stays
+        # bound to it (a deleted device would sign that session out).
+        device = (
+            StaticDevice.objects.select_for_update().filter(user=user, confirmed=True).order_by("id").first()
+        )
+        if device is None:
+            device = StaticDevice.objects.create(user=user, name="backup", confirmed=True)
+        StaticDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+        StaticToken.objects.filter(device=device).delete()
+        StaticToken.objects.bulk_create(
+            [StaticToken(device=device, token=backup_code_digest(code)) for code in codes]
+        )
     return codes
+
+
+def backup_code_digest(code: str) -> str:
+    """What is stored for a backup code: a keyed hash (64 bits), never the code, so a database dump gives
+    no usable second factor. Keyed with SECRET_KEY: rotating it invalidates outstanding codes (re-issue)."""
+    return salted_hmac("linli.security.backup_code", code, algorithm="sha256").hexdigest()[:16]
 
 
 def backup_codes_left(user: Any) -> int:
@@ -272,7 +289,8 @@ def _otp_check(request: HttpRequest, *, user: Any, token: str) -> Any:
             # select_for_update: two requests with one code cannot both pass (django-otp's verify contract).
             model: Any = TOTPDevice if kind == "totp" else StaticDevice
             candidate = model.objects.select_for_update().filter(user=user, confirmed=True).first()
-            if candidate is not None and candidate.verify_token(token):
+            stored = token if kind == "totp" else backup_code_digest(token)
+            if candidate is not None and candidate.verify_token(stored):
                 device = candidate
     if device is None:
         # The lockout handler writes this attempt's one audit row (auth.otp, failed).
@@ -300,6 +318,9 @@ def otp_verify_token(request: HttpRequest, *, user: Any, token: str) -> bool:
 
 def _bind(request: HttpRequest, device: Any) -> None:
     otp_login(request, device)
+    # Remembered apart from django-otp's device id, which django-otp drops once the device is deleted: a
+    # session that had passed and lost its device is signed out (SessionPolicyMiddleware), not re-enrolled.
+    request.session[OTP_PASSED_SESSION_KEY] = True
     # A new privilege level gets a new session key, as a sign-in does (AU-4).
     request.session.cycle_key()
 

@@ -160,6 +160,57 @@ def _reencode(image: Image.Image, kind: str, max_edge: int) -> tuple[bytes, str,
     return out.getvalue(), "jpg", clean
 
 
+@dataclass(frozen=True)
+class PreparedUpload:
+    """A checked, cleaned and re-encoded image, not yet stored (decoding is slow: do it before a
+    transaction opens, store inside it)."""
+
+    data: bytes
+    extension: str  # "jpg" | "png"
+    content_type: str
+    width: int
+    height: int
+    source_type: str  # "jpeg" | "png" | "heif": what the magic bytes said the upload was
+
+
+def upload_prepare(
+    file: File[Any] | IO[bytes] | bytes,
+    *,
+    max_bytes: int = MAX_BYTES,
+    max_pixels: int = MAX_PIXELS,
+    max_edge: int = MAX_EDGE,
+) -> PreparedUpload:
+    """Check, clean and resize one uploaded image; raise ``UploadError`` otherwise. Stores nothing."""
+    data = _read_capped(file, max_bytes)
+    kind = sniff_image_type(data[:32])
+    if kind is None:
+        raise UploadError("upload_type_not_allowed", _("只能上传 JPEG、PNG 或 HEIC 格式的图片"))
+    image = _decode(data, kind, max_pixels, max_edge)
+    try:
+        encoded, ext, clean = _reencode(image, kind, max_edge)
+    except (OSError, ValueError) as exc:  # exotic modes (16-bit, CMYK PNG) that cannot become RGB
+        raise UploadError("upload_corrupt", _("图片的颜色格式无法处理,请另存为普通 JPEG 后上传")) from exc
+    return PreparedUpload(encoded, ext, CONTENT_TYPES[ext], clean.width, clean.height, kind)
+
+
+def upload_store(prepared: PreparedUpload, *, purpose: str, storage: Storage | None = None) -> StoredUpload:
+    """Store a prepared image under a random name ``<purpose>/YYYY/MM/<32 hex>.<ext>``."""
+    if not _PURPOSE.match(purpose):
+        raise ValueError(f"purpose must be a short lower-case slug, got {purpose!r}")
+    now = timezone.localtime()
+    name = f"{purpose}/{now:%Y}/{now:%m}/{secrets.token_hex(16)}.{prepared.extension}"
+    saved = (storage or default_storage).save(name, ContentFile(prepared.data))
+    return StoredUpload(
+        name=saved,
+        content_type=prepared.content_type,
+        width=prepared.width,
+        height=prepared.height,
+        size=len(prepared.data),
+        sha256=hashlib.sha256(prepared.data).hexdigest(),
+        source_type=prepared.source_type,
+    )
+
+
 def upload_ingest(
     file: File[Any] | IO[bytes] | bytes,
     *,
@@ -172,33 +223,20 @@ def upload_ingest(
     """Check, clean, resize and store one uploaded image; raise ``UploadError`` and store nothing otherwise."""
     if not _PURPOSE.match(purpose):
         raise ValueError(f"purpose must be a short lower-case slug, got {purpose!r}")
-    data = _read_capped(file, max_bytes)
-    kind = sniff_image_type(data[:32])
-    if kind is None:
-        raise UploadError("upload_type_not_allowed", _("只能上传 JPEG、PNG 或 HEIC 格式的图片"))
-    image = _decode(data, kind, max_pixels, max_edge)
-    try:
-        encoded, ext, clean = _reencode(image, kind, max_edge)
-    except (OSError, ValueError) as exc:  # exotic modes (16-bit, CMYK PNG) that cannot become RGB
-        raise UploadError("upload_corrupt", _("图片的颜色格式无法处理,请另存为普通 JPEG 后上传")) from exc
-    now = timezone.localtime()
-    name = f"{purpose}/{now:%Y}/{now:%m}/{secrets.token_hex(16)}.{ext}"
-    saved = (storage or default_storage).save(name, ContentFile(encoded))
-    return StoredUpload(
-        name=saved,
-        content_type=CONTENT_TYPES[ext],
-        width=clean.width,
-        height=clean.height,
-        size=len(encoded),
-        sha256=hashlib.sha256(encoded).hexdigest(),
-        source_type=kind,
-    )
+    prepared = upload_prepare(file, max_bytes=max_bytes, max_pixels=max_pixels, max_edge=max_edge)
+    return upload_store(prepared, purpose=purpose, storage=storage)
 
 
 def serve_upload(
-    request: HttpRequest, stored: StoredUpload | str, *, allowed: bool, storage: Storage | None = None
+    request: HttpRequest,
+    stored: StoredUpload | str,
+    *,
+    allowed: bool,
+    storage: Storage | None = None,
+    cache_control: str = "private, no-store",
 ) -> FileResponse:
-    """Send a stored upload after the caller's authorisation check; 404 when not allowed or not found."""
+    """Send a stored upload after the caller's authorisation check; 404 when not allowed or not found.
+    ``cache_control`` may be relaxed only for files that anyone may see (a 公示 photo)."""
     if not allowed:
         raise Http404
     storage = storage or default_storage
@@ -209,6 +247,6 @@ def serve_upload(
     response = FileResponse(storage.open(name, "rb"), content_type=CONTENT_TYPES[ext])
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Disposition"] = f'inline; filename="{name.rsplit("/", 1)[1]}"'
-    response["Cache-Control"] = "private, no-store"
+    response["Cache-Control"] = cache_control
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response

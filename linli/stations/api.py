@@ -21,6 +21,7 @@ from linli.accounts.scopes import user_has_capability
 from linli.catalog.models import ServiceItem
 from linli.core.api import ApiError, CappedPagination, ErrorOut, session_or_token
 from linli.places.geometry import GeometryError, validate_lat_lng
+from linli.security.ratelimit import RateLimited, api_rate_limit
 from linli.stations.hours import Period
 from linli.stations.index import Hit, get_station_index
 from linli.stations.models import StationKind
@@ -129,6 +130,7 @@ _FALSE = {"", "0", "false", "no", "off"}
     },
     url_name="stations_nearest",
 )
+@api_rate_limit("public_api")  # public and anonymous: bounded per client IP (CFG-2)
 def nearest(request: HttpRequest) -> HttpResponse:
     """The k nearest published stations (WGS84), nearest first, with walking distance and minutes;
     ``service`` keeps only stations offering that item, ``open_now`` only those open now.
@@ -173,14 +175,15 @@ def nearest_direct(request: HttpRequest) -> HttpResponse:
     try:
         return nearest(request)
     except ApiError as exc:
-        return JsonResponse(
-            {"code": exc.code, "message": exc.message},
-            status=exc.status,
-            json_dumps_params={"ensure_ascii": False},
-        )
+        body = {"code": exc.code, "message": exc.message, **({"details": exc.details} if exc.details else {})}
+        response = JsonResponse(body, status=exc.status, json_dumps_params={"ensure_ascii": False})
+        if isinstance(exc, RateLimited):
+            response["Retry-After"] = str(exc.retry_after)
+        return response
 
 
 @router.get("/layer", response=dict[str, Any], auth=None, url_name="stations_layer")
+@api_rate_limit("public_api")
 def station_layer(request: HttpRequest) -> Any:
     """Every published station as a GeoJSON point (map pins), with its kind and whether it is open now."""
     index = get_station_index()
@@ -223,6 +226,7 @@ class StationOut(Schema):
 
 
 @router.get("/", response={200: list[StationOut], 400: ErrorOut}, auth=None, url_name="stations_list")
+@api_rate_limit("public_api")
 @paginate(CappedPagination)
 def station_list(request: HttpRequest, kind: str = "", service: str = "", open_now: bool = False) -> Any:
     """Published stations (by kind, then code), optionally of one ``kind``, offering ``service`` (item code or
@@ -286,6 +290,7 @@ class StationDetailOut(StationOut):
 @router.get(
     "/{station_id}", response={200: StationDetailOut, 404: ErrorOut}, auth=None, url_name="stations_detail"
 )
+@api_rate_limit("public_api")
 def station_detail(request: HttpRequest, station_id: int) -> Any:
     station = station_public(station_id=station_id)
     if station is None:
@@ -334,7 +339,7 @@ def station_patch(request: HttpRequest, station_id: int, payload: StationPatchIn
     station = _editable(request, station_id)
     changes = payload.dict(exclude_unset=True)
     try:
-        station_update(station=station, changes=changes)
+        station_update(station=station, changes=changes, actor=request.user, request=request)  # type: ignore[arg-type]
     except StationError as exc:
         raise _error(exc) from exc
     return station_detail_dict(_editable(request, station_id), timezone.now())
@@ -369,6 +374,8 @@ def station_hours_put(request: HttpRequest, station_id: int, payload: HoursIn) -
             is_24h=payload.is_24h,
             open_on_holidays=payload.open_on_holidays,
             hours_note=payload.hours_note,
+            actor=request.user,  # type: ignore[arg-type]
+            request=request,
         )
     except StationError as exc:
         raise _error(exc) from exc
@@ -405,6 +412,8 @@ def station_menu_put(request: HttpRequest, station_id: int, item_code: str, payl
             note=payload.note,
             sort_order=payload.sort_order,
             is_active=payload.is_active,
+            actor=request.user,  # type: ignore[arg-type]
+            request=request,
         )
     except StationError as exc:
         raise _error(exc) from exc
@@ -419,7 +428,12 @@ def station_menu_put(request: HttpRequest, station_id: int, item_code: str, payl
 )
 def station_menu_delete(request: HttpRequest, station_id: int, item_code: str) -> Any:
     station = _editable(request, station_id)
-    station_menu_remove(station=station, item=_item(item_code))
+    station_menu_remove(
+        station=station,
+        item=_item(item_code),
+        actor=request.user,  # type: ignore[arg-type]
+        request=request,
+    )
     return HttpStatus(204, None)
 
 
@@ -450,6 +464,7 @@ def station_checklist_put(request: HttpRequest, station_id: int, item: str, payl
             evidence=payload.evidence,
             photo=photo,
             user=request.user,  # type: ignore[arg-type]
+            request=request,
         )
     except StationError as exc:
         raise _error(exc) from exc
@@ -476,7 +491,13 @@ def station_photo_post(
     """Upload a photo (JPEG/PNG/HEIC ≤ 10 MB; re-encoded, EXIF/GPS removed)."""
     station = _editable(request, station_id)
     try:
-        photo = station_photo_add(station=station, file=file, caption=caption, user=request.user)  # type: ignore[arg-type]
+        photo = station_photo_add(
+            station=station,
+            file=file,
+            caption=caption,
+            user=request.user,  # type: ignore[arg-type]
+            request=request,
+        )
     except StationError as exc:
         raise _error(exc) from exc
     url = reverse("stations:photo", kwargs={"station_id": station.id, "photo_id": photo.id})

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from linli.catalog.models import ServiceItem
 from linli.stations.hours import WEEKDAY_LABELS, HoursError, Period, format_day, parse_day
-from linli.stations.models import ChecklistItem, MenuTier, Station
+from linli.stations.models import ChecklistItem, MenuTier, PartnerKind, Station, StationPartner
 
 
 class NearbyForm(forms.Form):
@@ -89,6 +89,35 @@ class ChecklistForm(forms.Form):
     item = forms.ChoiceField(choices=ChecklistItem.choices)
     met = forms.BooleanField(label=_("已达标"), required=False)
     evidence = forms.CharField(label=_("佐证说明"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class PartnerForm(forms.Form):
+    """A partner organisation (以场地换服务); ``station_partner_save`` checks the dates and the rest."""
+
+    name = forms.CharField(label=_("单位名称"), max_length=100)
+    kind = forms.ChoiceField(label=_("类型"), choices=PartnerKind.choices)
+    services = forms.CharField(label=_("提供的服务"), max_length=200, help_text=_("例如“每周二亲子绘本共读”"))
+    space = forms.CharField(label=_("使用的场地"), max_length=100, required=False)
+    since = forms.DateField(
+        label=_("合作开始"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label=_("合作结束"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    is_active = forms.BooleanField(label=_("合作中"), required=False, initial=True)
+
+    @classmethod
+    def for_partner(cls, partner: StationPartner) -> PartnerForm:
+        initial = {
+            "name": partner.name,
+            "kind": partner.kind,
+            "services": partner.services,
+            "space": partner.space,
+            "since": partner.since,
+            "until": partner.until,
+            "is_active": partner.is_active,
+        }
+        return cls(initial=initial, prefix=f"partner-{partner.pk}")
 
 
 class PhotoForm(forms.Form):

@@ -26,6 +26,7 @@ from linli.stations.forms import (
     HoursForm,
     MenuAddForm,
     NearbyForm,
+    PartnerForm,
     PhotoForm,
     SitingForm,
     StationInfoForm,
@@ -48,6 +49,8 @@ from linli.stations.services import (
     station_hours_replace,
     station_menu_remove,
     station_menu_set,
+    station_partner_delete,
+    station_partner_save,
     station_photo_add,
     station_update,
 )
@@ -184,6 +187,9 @@ def manage(request: HttpRequest) -> HttpResponse:
 
 def _edit_context(station: Any, **forms: Any) -> dict[str, Any]:
     checklist = {c.item: c for c in station.checklist.all()}
+    # A partner's edit form that failed validation is shown bound (with its errors), the others fresh.
+    failed_id, failed_form = forms.get("partner_edit") or (None, None)
+    partners = list(station.partners.all())
     return {
         "station": station,
         "info_form": forms.get("info_form") or StationInfoForm(instance=station, prefix="info"),
@@ -193,13 +199,21 @@ def _edit_context(station: Any, **forms: Any) -> dict[str, Any]:
         "menu": list(station.menu.select_related("item").order_by("tier", "sort_order", "item__sort_order")),
         "checklist": [(value, label, checklist.get(value)) for value, label in ChecklistItem.choices],
         "photos": list(station.photos.all()),
-        "partners": list(station.partners.all()),
+        "partners": [(p, failed_form if p.pk == failed_id else PartnerForm.for_partner(p)) for p in partners],
+        "partner_add_form": forms.get("partner_add_form") or PartnerForm(prefix="partner-new"),
     }
+
+
+def _post_id(request: HttpRequest, name: str) -> int:
+    """A positive integer id from the POST body, else 0 (matches no row)."""
+    raw = request.POST.get(name, "")
+    return int(raw) if raw.isdigit() and len(raw) < 19 else 0
 
 
 @require_http_methods(["GET", "POST"])
 def edit(request: HttpRequest, station_id: int) -> HttpResponse:
-    """Edit a station within the user's scope: info, hours, menu, 七有, photos (one section per POST)."""
+    """Edit a station within the user's scope: info, hours, menu, 七有, photos, partners (one section per
+    POST). A station outside the scope, or a partner that is not this station's, answers 404."""
     if (early := _staff(request)) is not None:
         return early
     station = station_for_edit(user=request.user, station_id=station_id)
@@ -214,7 +228,12 @@ def edit(request: HttpRequest, station_id: int) -> HttpResponse:
             form = StationInfoForm(request.POST, instance=station, prefix="info")
             forms["info_form"] = form
             if form.is_valid():
-                station_update(station=station, changes={f: form.cleaned_data[f] for f in form.changed_data})
+                station_update(
+                    station=station,
+                    changes={f: form.cleaned_data[f] for f in form.changed_data},
+                    actor=request.user,  # type: ignore[arg-type]
+                    request=request,
+                )
                 messages.success(request, _("基本信息已保存。"))
                 return redirect("stations:edit", station_id=station.id)
         elif section == "hours":
@@ -229,6 +248,8 @@ def edit(request: HttpRequest, station_id: int) -> HttpResponse:
                         is_24h=hours.cleaned_data["is_24h"],
                         open_on_holidays=hours.cleaned_data["open_on_holidays"],
                         hours_note=hours.cleaned_data["hours_note"],
+                        actor=request.user,  # type: ignore[arg-type]
+                        request=request,
                     )
                     messages.success(request, _("开放时间已保存。"))
                     return redirect("stations:edit", station_id=station.id)
@@ -237,13 +258,25 @@ def edit(request: HttpRequest, station_id: int) -> HttpResponse:
             forms["menu_form"] = menu_form
             if menu_form.is_valid():
                 d = menu_form.cleaned_data
-                station_menu_set(station=station, item=d["item"], tier=d["tier"], note=d["note"])
+                station_menu_set(
+                    station=station,
+                    item=d["item"],
+                    tier=d["tier"],
+                    note=d["note"],
+                    actor=request.user,  # type: ignore[arg-type]
+                    request=request,
+                )
                 messages.success(request, _("已加入服务菜单。"))
                 return redirect("stations:edit", station_id=station.id)
         elif section == "menu_remove":
             line = station.menu.filter(pk=request.POST.get("line_id") or 0).select_related("item").first()
             if line is not None:
-                station_menu_remove(station=station, item=line.item)
+                station_menu_remove(
+                    station=station,
+                    item=line.item,
+                    actor=request.user,  # type: ignore[arg-type]
+                    request=request,
+                )
                 messages.success(request, _("已从服务菜单移除。"))
             return redirect("stations:edit", station_id=station.id)
         elif section == "checklist":
@@ -256,6 +289,7 @@ def edit(request: HttpRequest, station_id: int) -> HttpResponse:
                     met=d["met"],
                     evidence=d["evidence"],
                     user=request.user,  # type: ignore[arg-type]
+                    request=request,
                 )
                 messages.success(request, _("“七有”核查已保存。"))
             else:
@@ -270,9 +304,49 @@ def edit(request: HttpRequest, station_id: int) -> HttpResponse:
                     file=photo_form.cleaned_data["file"],
                     caption=photo_form.cleaned_data["caption"],
                     user=request.user,  # type: ignore[arg-type]
+                    request=request,
                 )
                 messages.success(request, _("照片已上传(已去除拍摄位置等信息)。"))
                 return redirect("stations:edit", station_id=station.id)
+        elif section == "partner_add":
+            add_form = PartnerForm(request.POST, prefix="partner-new")
+            forms["partner_add_form"] = add_form
+            if add_form.is_valid():
+                station_partner_save(
+                    station=station,
+                    **add_form.cleaned_data,
+                    actor=request.user,  # type: ignore[arg-type]
+                    request=request,
+                )
+                messages.success(request, _("共建单位已添加。"))
+                return redirect("stations:edit", station_id=station.id)
+        elif section == "partner_edit":
+            partner = station.partners.filter(pk=_post_id(request, "partner_id")).first()
+            if partner is None:
+                raise Http404
+            edit_form = PartnerForm(request.POST, prefix=f"partner-{partner.pk}")
+            forms["partner_edit"] = (partner.pk, edit_form)
+            if edit_form.is_valid():
+                station_partner_save(
+                    station=station,
+                    partner=partner,
+                    **edit_form.cleaned_data,
+                    actor=request.user,  # type: ignore[arg-type]
+                    request=request,
+                )
+                messages.success(request, _("共建单位已保存。"))
+                return redirect("stations:edit", station_id=station.id)
+        elif section == "partner_remove":
+            removed = station_partner_delete(
+                station=station,
+                partner_id=_post_id(request, "partner_id"),
+                actor=request.user,  # type: ignore[arg-type]
+                request=request,
+            )
+            if not removed:
+                raise Http404
+            messages.success(request, _("共建单位已移除。"))
+            return redirect("stations:edit", station_id=station.id)
         else:
             messages.error(request, _("无法识别的操作。"))
             return redirect("stations:edit", station_id=station.id)

@@ -12,7 +12,7 @@ import time_machine
 from django.contrib.auth import authenticate
 from django.db import IntegrityError, transaction
 
-from linli.accounts.models import ApiToken, Membership, User, UserKind
+from linli.accounts.models import ApiToken, Membership, PhoneCode, PhoneCodeThrottle, User, UserKind
 from linli.accounts.roles import Role
 from linli.accounts.services import (
     AccountError,
@@ -353,3 +353,85 @@ def test_granting_twice_is_one_row_and_regranting_reactivates(anchors: dict[str,
     assert not Membership.objects.get(pk=first.pk).is_active
     again = membership_grant(user=user, role=Role.GRID_WORKER, grid_id=anchors["grid_id"])
     assert again.pk == first.pk and Membership.objects.get(pk=first.pk).is_active
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_first_code_requests_for_one_phone_send_exactly_one() -> None:
+    # No code exists yet for the phone, so there is no code row to lock: the per-phone throttle row is
+    # what serialises the requests (on PostgreSQL a lock over an empty set would let them all through).
+    def request_code() -> str:
+        try:
+            sms_code_request(phone=PHONE)
+        except AccountError as exc:
+            return exc.code
+        return "ok"
+
+    answers = run_in_threads(request_code, n=6)
+
+    assert sorted(answers) == ["ok"] + ["sms_too_frequent"] * 5
+    assert PhoneCode.objects.count() == 1
+    assert PhoneCodeThrottle.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_code_lives_as_long_as_the_configured_ttl_and_the_text_says_so(
+    settings: Any, caplog: pytest.LogCaptureFixture, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.SMS_CODE_TTL_SECONDS = 120
+    with time_machine.travel(START, tick=False) as clock:
+        with (
+            caplog.at_level(logging.WARNING, logger="linli.sms"),
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            sent = sms_code_request(phone=PHONE)
+        assert sent.expires_at == START + timedelta(seconds=120)
+        assert "2分钟内有效" in caplog.text
+        code = CODE_IN_TEXT.search(caplog.text).group(1)  # type: ignore[union-attr]
+        clock.shift(timedelta(seconds=121))
+        assert not sms_code_verify(phone=PHONE, code=code)
+
+
+@pytest.mark.parametrize("ttl", ["301", "3600", "59"])
+def test_a_code_lifetime_over_five_minutes_is_refused_at_start_up(
+    monkeypatch: pytest.MonkeyPatch, ttl: str
+) -> None:
+    import runpy
+    from pathlib import Path
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    import linli.settings
+
+    monkeypatch.setenv("LINLI_SMS_CODE_TTL", ttl)
+    with pytest.raises(ImproperlyConfigured, match="LINLI_SMS_CODE_TTL must be between 60 and 300"):
+        runpy.run_path(str(Path(linli.settings.__file__)))
+
+
+def test_the_default_code_lifetime_is_five_minutes(monkeypatch: pytest.MonkeyPatch) -> None:
+    import runpy
+    from pathlib import Path
+
+    import linli.settings
+
+    monkeypatch.delenv("LINLI_SMS_CODE_TTL", raising=False)
+    assert runpy.run_path(str(Path(linli.settings.__file__)))["SMS_CODE_TTL_SECONDS"] == 300
+    monkeypatch.setenv("LINLI_SMS_CODE_TTL", "300")
+    assert runpy.run_path(str(Path(linli.settings.__file__)))["SMS_CODE_TTL_SECONDS"] == 300
+
+
+@pytest.mark.django_db
+def test_codes_and_throttle_rows_older_than_a_day_are_pruned() -> None:
+    from linli.accounts.services import phone_codes_prune
+
+    with time_machine.travel(START, tick=False) as clock:
+        sms_code_request(phone=PHONE)
+        clock.shift(timedelta(hours=23))
+        sms_code_request(phone="13912345679")
+        clock.shift(timedelta(hours=1, seconds=1))
+
+        assert phone_codes_prune() == 2  # the first phone's code and throttle row
+
+    assert PhoneCode.objects.count() == 1
+    assert list(PhoneCodeThrottle.objects.values_list("phone_index", flat=True)) == [
+        PhoneCode.objects.get().phone_index
+    ]

@@ -25,8 +25,16 @@ class AgencyIn(Schema):
     beneficiary_phone: str = Field("", description="staff only: the resident's phone (links their account)")
     beneficiary_name: str = Field("", description="staff only: the resident's name")
     door_to_door: bool = Field(False, description="上门代办: staff only, for people in the care registry")
-    in_care_registry: bool = Field(False, description="staff only: the person is in the care registry")
+    in_care_registry: bool = Field(
+        False,
+        description="staff only, a manual override: the person is in the care registry although the lookup"
+        " (by beneficiary_phone, in the caller's care scope) finds nobody; needs care_note",
+    )
     care_note: str = ""
+    care_record_id: int | None = Field(
+        None,
+        description="staff with care.view: a care record from their own list (404 care_record_not_found)",
+    )
     idempotency_key: str = Field(
         "", description="8–64 characters; a retry with the same key returns the first"
     )
@@ -56,6 +64,7 @@ class AgencyOut(Schema):
     actions: list[str]
     beneficiary: dict[str, str] | None = Field(None, description="staff only, masked")
     in_care_registry: bool | None = None
+    care_source: str | None = Field(None, description="staff only: registry, manual or empty")
 
 
 @router.post(
@@ -77,6 +86,7 @@ def agency_request(request: HttpRequest, body: AgencyIn) -> Any:
             door_to_door=body.door_to_door,
             in_care_registry=body.in_care_registry,
             care_note=body.care_note,
+            care_record_id=body.care_record_id,
             idempotency_key=key,
         )
     )

@@ -66,8 +66,19 @@ class AgencyDetail(TimeStampedModel):
     beneficiary_phone = EncryptedTextField(_("代办对象电话"), blank=True, default="")
     beneficiary_phone_index = BlindIndexField(source="beneficiary_phone", kind="phone")
     door_to_door = models.BooleanField(_("上门代办"), default=False)
-    # Until the care registry (linli.people, 分类分色) exists, staff confirm membership by hand here.
+    # The person is in the care registry (分类分色): found there when the request was filed (``care_record``
+    # set), or confirmed by hand by staff when the registry lookup in their scope found nobody (a manual
+    # override, explained in ``care_note``). Door-to-door visits need it (constraint below).
     in_care_registry = models.BooleanField(_("关爱名册对象"), default=False)
+    # The registry record the lookup found; door-visit steps are recorded on it as care visits.
+    care_record = models.ForeignKey(
+        "people.CareRecord",
+        verbose_name=_("关爱记录"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,  # the retention job deletes closed records; the errand stays
+        related_name="agency_requests",
+    )
     care_note = models.CharField(_("关爱说明"), max_length=200, blank=True)
     step = models.CharField(
         _("进度"), max_length=24, choices=AgencyStep.choices, default=AgencyStep.REQUESTED
@@ -118,6 +129,14 @@ class AgencyDetail(TimeStampedModel):
         "in_care_registry": PiiTag(
             category="care",
             purpose="上门代办仅面向关爱名册对象(分类分色)",
+            retention=_AGENCY_RETENTION,
+            retention_days=1095,
+            sensitive=True,
+            legal_basis="履行法定职责(特殊群体关爱服务)",
+        ),
+        "care_record": PiiTag(
+            category="care",
+            purpose="上门代办对象在关爱名册中的记录,上门步骤记为关爱走访",
             retention=_AGENCY_RETENTION,
             retention_days=1095,
             sensitive=True,

@@ -6,8 +6,20 @@ routed, given a deadline and followed through the closed loop like any case — 
 
 Who may ask: a resident for themself (channel 居民端), or staff holding ``bookings.agency`` (grid worker:
 网格巡查; window, back office, secretary: 窗口受理) for a resident, named by phone (linked to their account
-when they have one) and/or name. Door-to-door visits are for people in the care registry only; until the
-people app (分类分色) exists, staff confirm that by hand (``in_care_registry``), residents cannot.
+when they have one) and/or name.
+
+Door-to-door visits (上门代办) are for people in the care registry (分类分色, ``linli.people``) only, and
+only staff file them. The service looks the person up in the registry within the requester's care scope
+(``care_record_for_person``: the record the requester picked, else the present resident registered with the
+phone given) and links the record. When that finds nobody — the requester holds no care scope (window
+staff), or the person is registered under another phone — staff may still confirm membership by hand
+(``in_care_registry``, a manual override that must say why in ``care_note``). Residents can do neither.
+
+When a door-visit step (``collect``, ``return_result``: at the person's door) is recorded on a request linked
+to a care record, the same transaction records a door visit through ``linli.people.services.care_visit_record``
+— the visit plan's next due date moves on — if the actor may edit that record (``care.edit`` in scope: the
+grid worker, back office, secretary). Otherwise, or when the record was closed meanwhile, the errand's step
+still counts and its event says why no visit was recorded (``care_visit_skipped``).
 """
 
 from __future__ import annotations
@@ -33,9 +45,12 @@ from linli.stations.models import Station
 
 if TYPE_CHECKING:
     from linli.accounts.models import User
+    from linli.people.models import CareRecord
 
 TEXT_MAX = 1000
 AGENCY_CATEGORY_CODE = "general.agency"  # 综合 › 其他代办事项 (cases seed data); optional
+# The steps that happen at the person's door on a door-to-door errand (材料上门收取, 结果送上门).
+DOOR_VISIT_ACTIONS = frozenset({"collect", "return_result"})
 
 
 def _community_of(station: Station | None, requester: User) -> int | None:
@@ -74,9 +89,12 @@ def agency_request(
     door_to_door: bool = False,
     in_care_registry: bool = False,
     care_note: str = "",
+    care_record_id: int | None = None,
     idempotency_key: str = "",
     now: dt.datetime | None = None,
 ) -> AgencyDetail:
+    """File a 代办 request. ``in_care_registry`` is the staff's manual override for when the registry
+    lookup finds nobody; ``care_record_id`` names a record from the requester's own care list."""
     from linli.accounts.models import User
     from linli.cases.errors import CaseError
     from linli.cases.models import CaseKind, Channel
@@ -105,8 +123,9 @@ def agency_request(
     reporter: User | None
     filed_by: User | None
     phone = ""
+    care = None
     if not staff:
-        if door_to_door or in_care_registry:
+        if door_to_door or in_care_registry or care_record_id is not None:
             raise BookingError(
                 "door_to_door_not_allowed",
                 "上门代办面向关爱名册中的居民,请联系您的网格员为您申请",
@@ -120,6 +139,15 @@ def agency_request(
                 phone = phone_normalize(beneficiary_phone)
             except AccountError as exc:
                 raise BookingError(exc.code, exc.message) from exc
+        care = _care_lookup(requester, phone=phone, record_id=care_record_id)
+        if care is not None:
+            in_care_registry = True
+            if not phone and not beneficiary_name:
+                beneficiary_name = care.resident.name  # chosen from the requester's own care list
+        elif in_care_registry and not care_note:
+            raise BookingError(
+                "care_note_required", "关爱名册中未查到该居民:如已人工核实,请在“关爱说明”中写明核实情况"
+            )
         if not phone and not beneficiary_name:
             raise BookingError("beneficiary_required", "请填写代办对象的姓名或手机号")
         if door_to_door and not in_care_registry:
@@ -166,6 +194,7 @@ def agency_request(
             beneficiary_phone=phone,
             door_to_door=door_to_door,
             in_care_registry=in_care_registry if staff else False,
+            care_record=care,
             care_note=care_note if staff else "",
             step=AgencyStep.REQUESTED,
             step_at=now,
@@ -178,21 +207,67 @@ def agency_request(
             action="request",
             from_state="",
             to_state=AgencyStep.REQUESTED,
-            data={"case": case.number, "channel": channel},
+            data={
+                "case": case.number,
+                "channel": channel,
+                # How membership was established (never which record: the event is read more widely).
+                "care": "registry" if care is not None else "manual" if detail.in_care_registry else "",
+            },
             created_at=now,
         )
     return detail
 
 
+def _care_lookup(requester: User, *, phone: str, record_id: int | None) -> CareRecord | None:
+    from linli.people.selectors.care import care_record_for_person
+
+    care = care_record_for_person(requester, phone=phone, record_id=record_id)
+    if care is None and record_id is not None:
+        raise BookingError("care_record_not_found", "关爱对象不存在或无权访问", status=404)
+    return care
+
+
+def _care_visit(
+    detail: AgencyDetail, *, actor: User, action: str, note: str, now: dt.datetime
+) -> dict[str, Any]:
+    """Record the door step as a care visit on the linked record; what happened goes into the event."""
+    from linli.catalog.models import ServiceItem
+    from linli.people.access import may
+    from linli.people.errors import PeopleError
+    from linli.people.models import CareRecord, VisitKind
+    from linli.people.services import care_visit_record
+
+    record = CareRecord.objects.filter(pk=detail.care_record_id).first() if detail.care_record_id else None
+    if record is None:
+        return {"care_visit_skipped": "care_record_gone"}
+    if not may(actor, Capability.CARE_EDIT, record):
+        return {"care_visit_skipped": "no_care_scope"}
+    item = ServiceItem.objects.filter(pk=detail.item_id).values_list("name", flat=True).first() or ""
+    label = AGENCY_TRANSITIONS[action].label
+    notes = f"上门代办「{item}」:{label}" + (f"\n{note}" if note else "")
+    try:
+        visit = care_visit_record(
+            actor=actor, record_id=record.pk, kind=VisitKind.DOOR, notes=notes, visited_at=now
+        )
+    except PeopleError as exc:  # e.g. the record was closed meanwhile: the errand goes on regardless
+        return {"care_visit_skipped": exc.code}
+    return {"care_visit": visit.pk}
+
+
 def agency_step(
     *, detail_id: int, actor: User, action: str, note: str = "", now: dt.datetime | None = None
 ) -> AgencyDetail:
-    """Record the next step (收取材料 → 递交办理 → 送回结果); the table enforces the order."""
+    """Record the next step (收取材料 → 递交办理 → 送回结果); the table enforces the order. A door step of a
+    door-to-door request linked to a care record is also recorded as a care visit (module docstring)."""
     if action not in AGENCY_TRANSITIONS:
         raise BookingError("unknown_action", f"未知的代办步骤:{action}")
     now = now or timezone.now()
+    # Filled by ``effect`` on the locked row; transition_apply copies it into the event row afterwards.
+    event_data: dict[str, Any] = {}
 
     def effect(detail: AgencyDetail) -> dict[str, Any]:
+        if detail.door_to_door and action in DOOR_VISIT_ACTIONS and detail.care_record_id is not None:
+            event_data.update(_care_visit(detail, actor=actor, action=action, note=note, now=now))
         return {"step_at": now}
 
     return transition_apply(
@@ -202,6 +277,7 @@ def agency_step(
         actor=actor,
         note=note,
         effect=effect,
+        data=event_data,
         after=notify.agency_step,
         now=now,
     ).obj

@@ -1,9 +1,11 @@
 """Models of the closed loop, split by sub-domain; import them from here."""
 
 from linli.cases.models.case import (
+    ACCEPT_CLOCK_STATUSES,
     SOLVED_STATUSES,
     STATUS_INFO,
     TERMINAL_STATUSES,
+    TRIAGE_CLOCK_STATUSES,
     AttachmentKind,
     Case,
     CaseAttachment,
@@ -28,11 +30,13 @@ from linli.cases.models.catalog import (
 from linli.cases.models.policy import DurationUnit, EscalationLevel, LadderLevel, RoutingRule, SlaPolicy
 
 __all__ = [
+    "ACCEPT_CLOCK_STATUSES",
     "RESIDENT_CHANNELS",
     "SOLVED_STATUSES",
     "STAFF_INTAKE_CHANNELS",
     "STATUS_INFO",
     "TERMINAL_STATUSES",
+    "TRIAGE_CLOCK_STATUSES",
     "AttachmentKind",
     "Case",
     "CaseAttachment",

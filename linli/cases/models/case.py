@@ -14,6 +14,8 @@ from linli.accounts.roles import Capability
 from linli.cases.models.catalog import CaseKind, Channel
 from linli.cases.models.policy import LadderLevel
 from linli.core.scoping import ScopedQuerySet, ScopeFields
+from linli.security.fields import BlindIndexField, EncryptedTextField
+from linli.security.pii import PiiTag
 
 
 class Status(models.TextChoices):
@@ -66,6 +68,14 @@ def statuses_in(category: str) -> list[str]:
 SOLVED_STATUSES = tuple(s for s, info in STATUS_INFO.items() if info.solved)
 TERMINAL_STATUSES = tuple(s for s, info in STATUS_INFO.items() if info.terminal)
 
+# The statuses in which each of the two short clocks runs: the dispatcher's triage deadline (梳理时限) until
+# the case is assigned (also after a handler returned it), the handler's accept deadline (接单时限) while
+# it waits to be accepted. The transition table's sweep actions, the sweep, the partial indexes and the
+# queue filters read these.
+# Plain strings: the partial indexes' conditions reach the migrations.
+TRIAGE_CLOCK_STATUSES: tuple[str, ...] = (Status.SUBMITTED.value, Status.TRIAGED.value)
+ACCEPT_CLOCK_STATUSES: tuple[str, ...] = (Status.ASSIGNED.value,)
+
 
 class Rating(models.TextChoices):
     SATISFIED = "satisfied", _("满意")
@@ -77,6 +87,9 @@ class Urgency(models.TextChoices):
     NORMAL = "normal", _("一般")
     URGENT = "urgent", _("紧急")
     CRITICAL = "critical", _("特急")
+
+
+_CASE_RETENTION = "工单关闭后3年"
 
 
 class Case(models.Model):
@@ -122,8 +135,12 @@ class Case(models.Model):
         db_index=False,
     )
     contact_name = models.CharField(_("联系人"), max_length=50, blank=True)
-    # Read and written only through linli.cases.contact (the security work swaps in an encrypted field).
-    contact_phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+    # Read and written only through linli.cases.contact. Encrypted at rest with a blind index for exact
+    # lookup (PI-1); screens show contact_phone_masked, staff see the full number only through an audited
+    # reveal (PI-2). The index has a database default too, so bulk loaders that write raw rows (bench/)
+    # without it still insert.
+    contact_phone = EncryptedTextField(_("联系电话"), blank=True, default="")
+    contact_phone_index = BlindIndexField(source="contact_phone", kind="phone", db_default="")
     contact_phone_masked = models.CharField(_("联系电话(脱敏)"), max_length=20, blank=True)
     # --- where -----------------------------------------------------------------------------------
     lat = models.FloatField(_("纬度"), null=True, blank=True)
@@ -215,6 +232,15 @@ class Case(models.Model):
     resolve_due_at = models.DateTimeField(_("办结时限"), null=True, blank=True)
     warn_at = models.DateTimeField(_("预警时间"), null=True, blank=True)
     warned_at = models.DateTimeField(_("已预警时间"), null=True, blank=True)
+    # The two short clocks: when to warn, and the sweep's compare-and-set markers (when it warned, when it
+    # marked the deadline passed). Reset whenever the deadline is set again (arrival at a level, return,
+    # reopening for triage; every assignment for accept); read only in the clock's statuses (above).
+    triage_warn_at = models.DateTimeField(_("梳理预警时间"), null=True, blank=True)
+    triage_warned_at = models.DateTimeField(_("梳理已预警时间"), null=True, blank=True)
+    triage_overdue_at = models.DateTimeField(_("梳理超时标记时间"), null=True, blank=True)
+    accept_warn_at = models.DateTimeField(_("接单预警时间"), null=True, blank=True)
+    accept_warned_at = models.DateTimeField(_("接单已预警时间"), null=True, blank=True)
+    accept_overdue_at = models.DateTimeField(_("接单超时标记时间"), null=True, blank=True)
     accepted_at = models.DateTimeField(_("接单时间"), null=True, blank=True)
     resolved_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
     closed_at = models.DateTimeField(_("结案时间"), null=True, blank=True)
@@ -247,7 +273,8 @@ class Case(models.Model):
     rejected_to_text = models.CharField(_("应由单位(文字)"), max_length=100, blank=True)
     is_public = models.BooleanField(_("允许公示"), default=True)
     # --- retries and external systems ------------------------------------------------------------
-    # "u:<reporter id>" or "c:<channel>:<client>"; with the key it makes retries return the same case.
+    # "u:<reporter id>", "s:<staff filer>" or "c:<channel>:<client>": who filed it (an Open311 client may post
+    # updates to its own requests); with the key it makes retries return the same case.
     idempotency_scope = models.CharField(max_length=80, blank=True, editable=False)
     idempotency_key = models.CharField(max_length=64, blank=True, editable=False)
     external_id = models.CharField(_("外部编号"), max_length=64, blank=True)
@@ -263,6 +290,48 @@ class Case(models.Model):
         unit="unit",
         owner="reporter",
     )
+
+    pii_fields: ClassVar[dict[str, PiiTag]] = {
+        "contact_name": PiiTag(
+            category="name",
+            purpose="诉求办理中称呼和回访上报人",
+            retention=_CASE_RETENTION,
+            retention_days=1095,
+        ),
+        "contact_phone": PiiTag(
+            category="phone",
+            purpose="诉求办理中回访联系上报人",
+            retention=_CASE_RETENTION,
+            retention_days=1095,
+        ),
+        "contact_phone_index": PiiTag(
+            category="phone",
+            purpose="按电话查找本人的诉求(查询、删除请求;密钥哈希,不可逆)",
+            retention=_CASE_RETENTION,
+            retention_days=1095,
+        ),
+        "contact_phone_masked": PiiTag(
+            category="phone", purpose="工单页面展示(已脱敏)", retention=_CASE_RETENTION, retention_days=1095
+        ),
+        "lat": PiiTag(
+            category="location",
+            purpose="问题发生位置,用于定位网格与派单",
+            retention=_CASE_RETENTION,
+            retention_days=1095,
+        ),
+        "lng": PiiTag(
+            category="location",
+            purpose="问题发生位置,用于定位网格与派单",
+            retention=_CASE_RETENTION,
+            retention_days=1095,
+        ),
+        "address": PiiTag(
+            category="address",
+            purpose="问题发生地点的文字描述",
+            retention=_CASE_RETENTION,
+            retention_days=1095,
+        ),
+    }
 
     class Meta:
         verbose_name = _("诉求工单")
@@ -280,6 +349,36 @@ class Case(models.Model):
                 fields=["warn_at"],
                 condition=models.Q(status_category="open", warned_at__isnull=True),
                 name="case_open_warn",
+            ),
+            # The triage and accept sweeps: cases in the clock's statuses whose deadline passed and that are
+            # not marked overdue yet, and those whose warning time passed and that were not warned yet.
+            models.Index(
+                fields=["triage_due_at"],
+                condition=models.Q(status__in=TRIAGE_CLOCK_STATUSES, triage_overdue_at__isnull=True),
+                name="case_triage_due",
+            ),
+            models.Index(
+                fields=["triage_warn_at"],
+                condition=models.Q(
+                    status__in=TRIAGE_CLOCK_STATUSES,
+                    triage_warned_at__isnull=True,
+                    triage_overdue_at__isnull=True,
+                ),
+                name="case_triage_warn",
+            ),
+            models.Index(
+                fields=["accept_due_at"],
+                condition=models.Q(status__in=ACCEPT_CLOCK_STATUSES, accept_overdue_at__isnull=True),
+                name="case_accept_due",
+            ),
+            models.Index(
+                fields=["accept_warn_at"],
+                condition=models.Q(
+                    status__in=ACCEPT_CLOCK_STATUSES,
+                    accept_warned_at__isnull=True,
+                    accept_overdue_at__isnull=True,
+                ),
+                name="case_accept_warn",
             ),
             # The auto-close sweep: resolved cases waiting for a rating, oldest first.
             models.Index(
@@ -336,6 +435,32 @@ class Case(models.Model):
     def is_overdue(self) -> bool:
         """Open and past its resolution deadline (queues filter the same condition in SQL)."""
         return self.is_open and self.resolve_due_at is not None and self.resolve_due_at < timezone.now()
+
+    @property
+    def is_triage_overdue(self) -> bool:
+        """Waiting for the dispatcher past its triage deadline (``selectors.deadline_overdue_q``)."""
+        return (
+            self.status in TRIAGE_CLOCK_STATUSES
+            and self.triage_due_at is not None
+            and self.triage_due_at < timezone.now()
+        )
+
+    @property
+    def is_accept_overdue(self) -> bool:
+        """Waiting to be accepted past its accept deadline (``selectors.deadline_overdue_q``)."""
+        return (
+            self.status in ACCEPT_CLOCK_STATUSES
+            and self.accept_due_at is not None
+            and self.accept_due_at < timezone.now()
+        )
+
+    @property
+    def is_triage_warned(self) -> bool:
+        return self.status in TRIAGE_CLOCK_STATUSES and self.triage_warned_at is not None
+
+    @property
+    def is_accept_warned(self) -> bool:
+        return self.status in ACCEPT_CLOCK_STATUSES and self.accept_warned_at is not None
 
 
 class CaseEvent(models.Model):

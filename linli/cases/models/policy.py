@@ -84,7 +84,7 @@ class SlaPolicy(models.Model):
         decimal_places=2,
         default=Decimal("0.80"),
         validators=[MinValueValidator(Decimal("0.10")), MaxValueValidator(Decimal("0.99"))],
-        help_text=_("办结时限过去该比例时预警,例如0.8"),
+        help_text=_("时限过去该比例时预警,例如0.8(梳理、接单、办结时限通用)"),
     )
     is_active = models.BooleanField(_("启用"), default=True)
     note = models.CharField(_("备注"), max_length=200, blank=True)

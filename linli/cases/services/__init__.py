@@ -3,8 +3,10 @@
 from linli.cases.services.escalation import case_escalate
 from linli.cases.services.feedback import (
     REVIEW_DECISIONS,
+    ExternalUpdate,
     case_close_unresolved,
     case_comment,
+    case_external_update,
     case_publish,
     case_rate,
     case_review,
@@ -27,6 +29,7 @@ from linli.cases.services.workflow import (
 
 __all__ = [
     "REVIEW_DECISIONS",
+    "ExternalUpdate",
     "FollowResult",
     "SubmitResult",
     "SweepReport",
@@ -36,6 +39,7 @@ __all__ = [
     "case_close_unresolved",
     "case_comment",
     "case_escalate",
+    "case_external_update",
     "case_follow",
     "case_merge",
     "case_publish",

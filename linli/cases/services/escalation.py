@@ -37,10 +37,7 @@ def case_escalate(*, case_id: int, actor: User, note: str) -> Case:
             "accepted_at": None,
             "escalation_count": case.escalation_count + 1,
             "level_started_at": now,
-            "triage_due_at": due.triage_due_at,
-            "resolve_due_at": due.resolve_due_at,
-            "warn_at": due.warn_at,
-            "warned_at": None,
+            **due.fields(),
         }
 
     note = (note or "").strip()[:1000]

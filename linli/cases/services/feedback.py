@@ -3,13 +3,17 @@ closing, publication (公示) and notes. Thin wrappers on ``case_transition`` li
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 
 from linli.accounts.models import User
 from linli.cases.errors import CaseError
-from linli.cases.models import Case, CaseKind, Rating
+from linli.cases.models import Case, CaseEvent, CaseKind, Rating
 from linli.cases.services.workflow import fresh_deadlines, note_clean
 from linli.cases.transitions import case_transition
 
@@ -98,3 +102,50 @@ def case_publish(*, case_id: int, actor: User, public: bool, note: str = "") -> 
 def case_comment(*, case_id: int, actor: User, note: str) -> Case:
     """备注: a note on the timeline (the reporter adding details, staff recording a call)."""
     return case_transition(case_id=case_id, action="comment", actor=actor, note=note_clean(note)).case
+
+
+@dataclass(frozen=True)
+class ExternalUpdate:
+    event: CaseEvent
+    created: bool  # False: the same (source, ref) was posted before and its event is returned
+
+
+def case_external_update(
+    *,
+    case_id: int,
+    source: str,
+    ref: str,
+    note: str,
+    data: Mapping[str, Any] | None = None,
+    now: datetime | None = None,
+) -> ExternalUpdate:
+    """办理进展 posted by an external system (``source``, e.g. ``open311:<client>``): a public note.
+
+    Idempotent by the system's own id for the update (``ref``): the check runs under the case's row lock,
+    so a retry, or two racing posts of one update, record it once.
+    """
+    note = note_clean(note)
+    if not note:
+        raise CaseError("note_required", "请填写办理进展")
+    with transaction.atomic():
+        if not Case.objects.select_for_update().filter(pk=case_id).exists():
+            raise CaseError("not_found", "工单不存在或无权访问", status=404)
+        if ref:
+            existing = (
+                CaseEvent.objects.filter(
+                    case_id=case_id, action="external_update", data__source=source, data__ref=ref
+                )
+                .order_by("id")
+                .first()
+            )
+            if existing is not None:
+                return ExternalUpdate(event=existing, created=False)
+        result = case_transition(
+            case_id=case_id,
+            action="external_update",
+            actor=None,
+            note=note,
+            data={**(data or {}), "source": source, "ref": ref},
+            now=now,
+        )
+    return ExternalUpdate(event=result.event, created=True)

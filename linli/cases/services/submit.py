@@ -58,12 +58,17 @@ class SubmitResult:
     created: bool  # False: an earlier submission with the same idempotency key (or external id) is returned
 
 
+def client_scope(*, channel: str, client_id: str) -> str:
+    """The scope of a machine client's submissions (an Open311 API key, an import batch)."""
+    return f"c:{channel}:{client_id}"[:80]
+
+
 def _idempotency_scope(*, reporter: User | None, filed_by: User | None, channel: str, client_id: str) -> str:
     if reporter is not None:
         return f"u:{reporter.pk}"
     if filed_by is not None:
         return f"s:{filed_by.pk}"
-    return f"c:{channel}:{client_id}"[:80]
+    return client_scope(channel=channel, client_id=client_id)
 
 
 def _existing(*, scope: str, key: str, channel: str, external_id: str) -> Case | None:
@@ -165,10 +170,12 @@ def case_submit(
         level=level,
         level_started_at=now,
         triage_due_at=due.triage_due_at,
+        triage_warn_at=due.triage_warn_at,
         resolve_due_at=due.resolve_due_at,
         warn_at=due.warn_at,
         is_public=public,
-        idempotency_scope=scope if idempotency_key else "",
+        # Stored with or without a key: it also records which client filed the case (Open311 updates).
+        idempotency_scope=scope,
         idempotency_key=idempotency_key,
         external_id=external_id[:64],
         created_at=now,

@@ -56,14 +56,7 @@ def _terms(case: Case) -> Terms:
 
 def fresh_deadlines(case: Case, start: datetime) -> dict[str, Any]:
     """Deadlines for the case (its current kind, category and level) counted from ``start``."""
-    due = deadlines_compute(start=start, terms=_terms(case))
-    return {
-        "level_started_at": start,
-        "triage_due_at": due.triage_due_at,
-        "resolve_due_at": due.resolve_due_at,
-        "warn_at": due.warn_at,
-        "warned_at": None,
-    }
+    return {"level_started_at": start, **deadlines_compute(start=start, terms=_terms(case)).fields()}
 
 
 def _classification(case: Case, *, kind: str | None, category_id: int | None) -> dict[str, Any]:
@@ -238,7 +231,7 @@ def _assignment(
     out["assignee_id"] = case.assignee_id = assignee_id
     if case.unit_id is None and case.assignee_id is None:
         raise CaseError("assign_target_required", "请选择责任单位或承办人")
-    out["accept_due_at"] = accept_deadline(start=now, terms=_terms(case))
+    out.update(accept_deadline(start=now, terms=_terms(case)).fields())
     out["accepted_at"] = None
     return out
 
@@ -323,12 +316,17 @@ def case_return(*, case_id: int, actor: User, note: str) -> Case:
     now = timezone.now()
 
     def effect(case: Case) -> dict[str, Any]:
+        due = deadlines_compute(start=now, terms=_terms(case))
         return {
             "unit_id": None,
             "assignee_id": None,
             "accept_due_at": None,
             "accepted_at": None,
-            "triage_due_at": deadlines_compute(start=now, terms=_terms(case)).triage_due_at,
+            # A fresh triage clock for the dispatcher; the resolution clock keeps running.
+            "triage_due_at": due.triage_due_at,
+            "triage_warn_at": due.triage_warn_at,
+            "triage_warned_at": None,
+            "triage_overdue_at": None,
         }
 
     return case_transition(

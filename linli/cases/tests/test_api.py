@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 from django.test import Client
 from django.utils import timezone
@@ -205,3 +206,19 @@ def test_the_721_figure_for_a_region_in_scope(world: World) -> None:
         {"region_id": world.d.communities[0].pk, "start": start, "end": end},
     )
     assert other.status_code == 404
+
+
+def test_submissions_over_the_per_account_limit_get_429_and_save_nothing(world: World, settings: Any) -> None:
+    settings.LINLI_RATE_LIMITS = {**settings.LINLI_RATE_LIMITS, "case_submit": "2/h"}
+    c = client_for(world.resident)
+    codes = [
+        c.post(
+            "/api/cases/", data={"text": f"路灯不亮{i}", "community_id": world.d.communities[0].pk}
+        ).status_code
+        for i in range(3)
+    ]
+    over = c.post("/api/cases/", data={"text": "再报一次", "community_id": world.d.communities[0].pk})
+
+    assert codes == [201, 201, 429]
+    assert over.status_code == 429 and over.json()["code"] == "rate_limited" and int(over["Retry-After"]) >= 1
+    assert Case.objects.count() == 2

@@ -97,3 +97,16 @@ def test_stored_photos_have_random_names_and_no_metadata(world: World) -> None:
             assert dict(Image.open(f).getexif()) == {}
     another = attachment_ingest(case=case, upload=jpeg_with_gps(), kind="report")
     assert another.file.name != rows[0].file.name
+
+
+def test_a_truncated_photo_is_refused_even_after_a_library_flipped_pillows_global() -> None:
+    from PIL import ImageFile
+
+    data = jpeg_with_gps((300, 300))
+    ImageFile.LOAD_TRUNCATED_IMAGES = True  # what importing WeasyPrint does to the whole process
+    try:
+        with pytest.raises(CaseError) as err:
+            image_reencode(data[: len(data) // 2])
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+    assert err.value.code == "image_unreadable"

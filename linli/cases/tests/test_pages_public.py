@@ -59,7 +59,12 @@ def test_photos_are_public_only_where_marked_public(world: World) -> None:
     )  # fmt: skip
     ok = CaseAttachment.objects.get(case=public, kind="result")
     hidden = CaseAttachment.objects.get(case=private, kind="result")
-    assert Client().get(f"/cases/public/{public.pk}/photos/{ok.pk}/").status_code == 200
+    served = Client().get(f"/cases/public/{public.pk}/photos/{ok.pk}/")
+    assert served.status_code == 200 and served["X-Content-Type-Options"] == "nosniff"
+    assert (
+        served["Content-Disposition"].startswith("inline; filename=")
+        and "sandbox" in served["Content-Security-Policy"]
+    )
     assert Client().get(f"/cases/public/{private.pk}/photos/{hidden.pk}/").status_code == 404
     assert Client().get(f"/cases/public/{public.pk}/photos/{report_photo.pk}/").status_code == 404
     assert Client().get(f"/cases/public/{public.pk}/photos/{hidden.pk}/").status_code == 404

@@ -122,7 +122,7 @@ def test_a_photo_that_is_not_an_image_is_refused_clearly(world: World) -> None:
     c = client_for(world.resident)
     fake = SimpleUploadedFile("x.jpg", b"GIF89a-not-really-a-jpeg", content_type="image/jpeg")
     body = c.post(REPORT, {**form_data(world), "photos": [fake]}, **JSON).json()
-    assert body["errors"]["photos"] == ["只支持 JPEG、PNG、HEIC 格式的图片"]
+    assert body["errors"]["photos"] == ["只能上传 JPEG、PNG 或 HEIC 格式的图片"]
     assert not Case.objects.exists()
 
 

@@ -1,6 +1,7 @@
 """Deadlines and the SLA sweep with frozen time, through the 2025 National Day 调休 weeks (QUALITY REL-3).
 
-2025: Sun 28 Sep is a make-up working day, 1–8 Oct are holidays, Sat 11 Oct is a make-up working day.
+2025: Sun 28 Sep is a make-up working day, 1–8 Oct are holidays, Sat 11 Oct is a make-up working day
+(the ``national_day`` fixture in conftest.py).
 """
 
 from __future__ import annotations
@@ -18,23 +19,12 @@ from linli.cases.services import case_accept, case_answer, case_assign, cases_sw
 from linli.cases.sla import terms_for
 from linli.cases.tests.factories import World, category, submit, unit_make
 from linli.notifications.models import Notification
-from linli.workdays.rules import calendar_invalidate
-from linli.workdays.services import calendar_day_set
 
 SH = ZoneInfo("Asia/Shanghai")
 
 
 def at(month: int, day: int, hour: int = 10, minute: int = 0) -> dt.datetime:
     return dt.datetime(2025, month, day, hour, minute, tzinfo=SH)
-
-
-@pytest.fixture
-def national_day(db: None) -> None:
-    calendar_day_set(day=dt.date(2025, 9, 28), kind="makeup_workday", name="国庆调休")
-    for d in range(1, 9):
-        calendar_day_set(day=dt.date(2025, 10, d), kind="holiday", name="国庆节、中秋节")
-    calendar_day_set(day=dt.date(2025, 10, 11), kind="makeup_workday", name="国庆调休")
-    calendar_invalidate()
 
 
 @pytest.fixture

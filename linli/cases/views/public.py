@@ -8,7 +8,7 @@ notes). Photos appear only where the handler marked them public.
 from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
@@ -19,6 +19,7 @@ from linli.cases.models import Case, CaseAttachment
 from linli.cases.pickers import category_choices
 from linli.cases.views.access import paginate, query_without_page
 from linli.cases.views.maps import map_context
+from linli.security.uploads import serve_upload
 
 PUBLIC_PER_PAGE = 20
 
@@ -83,7 +84,4 @@ def public_photo(request: HttpRequest, case_id: int, attachment_id: int) -> Http
     row = CaseAttachment.objects.filter(pk=attachment_id, case=case, is_public=True).first()
     if row is None:
         raise Http404
-    response = FileResponse(row.file.open("rb"), content_type=row.content_type)
-    response["Cache-Control"] = "public, max-age=3600"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return serve_upload(request, row.file.name, allowed=True, cache_control="public, max-age=3600")

@@ -13,7 +13,7 @@ from collections import defaultdict
 from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -42,6 +42,7 @@ from linli.places.models import Region
 from linli.security.audit import audit_record
 from linli.security.models import AuditResult
 from linli.security.ratelimit import rate_limit_hit, rate_limited_message, rate_limited_response
+from linli.security.uploads import serve_upload
 
 FILED_SESSION_KEY = "cases_filed"  # ids of cases this browser filed anonymously (for the receipt page)
 ANONYMOUS_CLIENT = "web"  # idempotency scope of anonymous reports: c:<channel>:web + the page's random key
@@ -222,14 +223,12 @@ def _report_post(request: HttpRequest) -> HttpResponse:
     lat, lng = d["lat"], d["lng"]
     if lat is None and building is not None and building.lat is not None:
         lat, lng = building.lat, building.lng
-    if (
-        not d["confirm_new"]
-        and lat is not None
-        and lng is not None
-        and not _already_filed(user, channel, key)
-    ):
+    if not d["confirm_new"] and lat is not None and lng is not None:
         nearby = nearby_rows(lat=lat, lng=lng, category_id=d["category"], user=user, leaves=leaves)
-        if nearby:
+        # Checked after the nearby query, not before: a concurrent copy of this very report (a double tap)
+        # that committed in between shows up nearby and, by then, is seen here too, so the retry gets the
+        # first case instead of being offered its own report as a "similar" one.
+        if nearby and not _already_filed(user, channel, key):
             return refuse(nearby)
     try:
         result = svc.case_submit(
@@ -395,6 +394,4 @@ def photo(request: HttpRequest, case_id: int, attachment_id: int) -> HttpRespons
     if row is None or not request.user.is_authenticated:
         raise Http404
     case_for_user_or_404(user_of(request), case_id)
-    response = FileResponse(row.file.open("rb"), content_type=row.content_type)
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return serve_upload(request, row.file.name, allowed=True)

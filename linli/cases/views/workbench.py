@@ -87,6 +87,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         queue=current,
         status=(d["status"],) if d.get("status") else (),
         level=d.get("level") or "",
+        deadline=d.get("deadline") or "resolve",
         overdue=tri(d.get("overdue")),
         warned=tri(d.get("warned")),
         category_id=d.get("category"),

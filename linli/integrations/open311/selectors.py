@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
@@ -22,12 +22,15 @@ from linli.cases.models import (
     CaseEvent,
     CaseKind,
     Category,
+    Channel,
     StatusCategory,
 )
 from linli.cases.transitions import TRANSITIONS
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 50
+# GeoReport v2: without a date range only the last 90 days are returned, and a range may not span more.
+MAX_DATE_RANGE = timedelta(days=90)
 
 # Our status categories → the spec's two statuses.
 SPEC_STATUS = {StatusCategory.OPEN: "open", StatusCategory.DONE: "closed", StatusCategory.CANCELLED: "closed"}
@@ -76,13 +79,42 @@ def _with_related(qs: QuerySet[Case]) -> QuerySet[Case]:
     )
 
 
+class DateRangeError(ValueError):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def requests_date_range(
+    start: datetime | None, end: datetime | None, *, now: datetime
+) -> tuple[datetime, datetime | None]:
+    """The window ``GET requests`` searches (``requested_datetime``), as GeoReport v2 sets it.
+
+    No dates: the last 90 days. Only ``start_date``: 90 days from it; only ``end_date``: the 90 days up to
+    it. Both: as given, at most 90 days apart (else ``date_range_too_long``), end not before start.
+    """
+    if start is None and end is None:
+        return now - MAX_DATE_RANGE, None
+    if start is None:
+        assert end is not None
+        return end - MAX_DATE_RANGE, end
+    if end is None:
+        return start, start + MAX_DATE_RANGE
+    if end < start:
+        raise DateRangeError("invalid_date_range", "end_date 不能早于 start_date")
+    if end - start > MAX_DATE_RANGE:
+        raise DateRangeError("date_range_too_long", "start_date 与 end_date 相隔不能超过90天")
+    return start, end
+
+
 @dataclass(frozen=True)
 class RequestFilters:
     ids: tuple[str, ...] = ()
     service_codes: tuple[str, ...] = ()
     start: datetime | None = None
     end: datetime | None = None
-    status: str = ""  # "", "open", "closed"
+    statuses: tuple[str, ...] = ()  # "open" and/or "closed"; empty: both
     page: int = 1
     page_size: int = DEFAULT_PAGE_SIZE
 
@@ -97,8 +129,8 @@ def requests_list(f: RequestFilters) -> list[Case]:
         qs = qs.filter(created_at__gte=f.start)
     if f.end is not None:
         qs = qs.filter(created_at__lte=f.end)
-    if f.status:
-        qs = qs.filter(status_category__in=STATUS_CATEGORIES[f.status])
+    if f.statuses:
+        qs = qs.filter(status_category__in=[c for s in f.statuses for c in STATUS_CATEGORIES[s]])
     size = max(1, min(f.page_size, MAX_PAGE_SIZE))
     offset = (max(f.page, 1) - 1) * size
     return list(_with_related(qs.order_by("-created_at", "-id"))[offset : offset + size])
@@ -106,6 +138,12 @@ def requests_list(f: RequestFilters) -> list[Case]:
 
 def request_get(service_request_id: str) -> Case | None:
     return _with_related(_public().filter(number=service_request_id)).first()
+
+
+def token_resolve(token: str) -> str | None:
+    """The id a token stands for. POST answers with the id at once and the token is that same id, so
+    every request POSTed through Open311 resolves, public or not (the answer is the id, nothing else)."""
+    return Case.objects.filter(number=token, channel=Channel.OPEN311).values_list("number", flat=True).first()
 
 
 def _media_url(case: Case, base: str) -> str:
@@ -168,14 +206,18 @@ def update_dict(event: CaseEvent) -> dict[str, Any]:
 
 
 __all__ = [
+    "MAX_DATE_RANGE",
     "MAX_PAGE_SIZE",
+    "DateRangeError",
     "RequestFilters",
     "request_dict",
     "request_get",
+    "requests_date_range",
     "requests_list",
     "service_dict",
     "service_get",
     "services_list",
+    "token_resolve",
     "update_dict",
     "updates_list",
 ]

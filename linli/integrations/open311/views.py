@@ -2,7 +2,8 @@
 ``servicerequestupdates``. Plain Django views: the spec fixes URLs, both formats and the error shape.
 
 POST needs an API key issued in the admin (``Open311Client``); the request goes through ``case_submit``
-(channel ``open311``, idempotency scoped to the client, photos through the cases attachment ingestion).
+(channel ``open311``, idempotency scoped to the client, photos through the cases attachment ingestion);
+an update through ``services.open311_update_post`` (a public progress note on a case the client may update).
 """
 
 from __future__ import annotations
@@ -22,9 +23,12 @@ from django.views.decorators.http import require_http_methods
 from linli.cases.errors import CaseError
 from linli.cases.models import Channel
 from linli.cases.services import case_submit
+from linli.integrations.models import Open311Client
 from linli.integrations.open311 import selectors as sel
 from linli.integrations.open311.clients import open311_client_authenticate
 from linli.integrations.open311.render import Open311Error, error_response, respond
+from linli.integrations.open311.services import open311_update_post
+from linli.security.ratelimit import rate_limit_hit, rate_limited_message
 
 CHANGESET = "2026-11-22T00:00:00+08:00"
 MAX_MEDIA = 9
@@ -37,6 +41,13 @@ def _spec(view: View) -> View:
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, fmt: str, **kwargs: Any) -> HttpResponse:
+        # CFG-2: reads share the public API's budget per IP; writes (API-key clients) have their own.
+        wait = rate_limit_hit(request, rule="open311_write" if request.method == "POST" else "public_api")
+        if wait is not None:
+            response = error_response(fmt, [Open311Error(429, "rate_limited", rate_limited_message())])
+            response["Retry-After"] = str(wait)
+            response["Cache-Control"] = "no-store"
+            return response
         try:
             response = view(request, *args, fmt=fmt, **kwargs)
         except Open311Error as exc:
@@ -54,8 +65,8 @@ def _base(request: HttpRequest) -> str:
     return request.build_absolute_uri("/").rstrip("/")
 
 
-def _date(request: HttpRequest, name: str) -> datetime | None:
-    raw = request.GET.get(name, "").strip()
+def _date(request: HttpRequest, name: str, *, post: bool = False) -> datetime | None:
+    raw = (request.POST if post else request.GET).get(name, "").strip()
     if not raw:
         return None
     value = parse_datetime(raw.replace(" ", "+"))  # a "+08:00" offset arrives as " 08:00" if not encoded
@@ -121,16 +132,25 @@ def requests(request: HttpRequest, *, fmt: str) -> HttpResponse:
     if request.method == "POST":
         return _create(request, fmt)
     ids = tuple(i.strip() for i in request.GET.get("service_request_id", "").split(",") if i.strip())
-    status = request.GET.get("status", "").strip().lower()
-    if status not in ("", "open", "closed"):
-        raise Open311Error(400, "invalid_status", "status 只能是 open 或 closed")
+    # "open", "closed", or both as a comma list (the spec: "can be declared multiple times, comma delimited").
+    statuses = tuple(
+        sorted({s.strip().lower() for s in request.GET.get("status", "").split(",") if s.strip()})
+    )
+    if any(s not in ("open", "closed") for s in statuses):
+        raise Open311Error(400, "invalid_status", "status 只能是 open、closed 或 open,closed")
     codes = tuple(c.strip() for c in request.GET.get("service_code", "").split(",") if c.strip())
+    try:
+        start, end = sel.requests_date_range(
+            _date(request, "start_date"), _date(request, "end_date"), now=timezone.now()
+        )
+    except sel.DateRangeError as exc:
+        raise Open311Error(400, exc.code, exc.message) from None
     filters = sel.RequestFilters(
         ids=ids[: sel.MAX_PAGE_SIZE],
         service_codes=codes,
-        start=_date(request, "start_date"),
-        end=_date(request, "end_date"),
-        status=status,
+        start=start,
+        end=end,
+        statuses=statuses,
         page=_int(request, "page", 1),
         page_size=_int(request, "page_size", sel.DEFAULT_PAGE_SIZE),
     )
@@ -152,17 +172,20 @@ def request_one(request: HttpRequest, service_request_id: str, *, fmt: str) -> H
 @require_http_methods(["GET"])
 @_spec
 def token(request: HttpRequest, token: str, *, fmt: str) -> HttpResponse:
-    # We answer POST with the id at once; the token is the same number, so this lookup always resolves.
-    case = sel.request_get(token)
-    if case is None:
+    # We answer POST with the id at once; the token is the same number, so a POSTed request always resolves.
+    number = sel.token_resolve(token)
+    if number is None:
         raise Open311Error(404, "not_found", f"凭据 {token} 不存在")
-    body = [{"service_request_id": case.number, "token": token}]
+    body = [{"service_request_id": number, "token": token}]
     return respond(fmt, body, root="service_requests", item="request")
 
 
-@require_http_methods(["GET"])
+@csrf_exempt  # a machine API authenticated by api_key, no cookies involved
+@require_http_methods(["GET", "POST"])
 @_spec
 def updates(request: HttpRequest, *, fmt: str) -> HttpResponse:
+    if request.method == "POST":
+        return _update_create(request, fmt)
     start = _date(request, "start_date")
     if start is None:
         raise Open311Error(400, "start_date_required", "请提供 start_date")
@@ -181,10 +204,49 @@ def _float(request: HttpRequest, name: str) -> float | None:
         raise Open311Error(400, "invalid_coordinates", f"{name} 应为数字") from None
 
 
-def _create(request: HttpRequest, fmt: str) -> HttpResponse:
+def _client(request: HttpRequest) -> Open311Client:
     client = open311_client_authenticate(request.POST.get("api_key", "").strip())
     if client is None:
         raise Open311Error(403, "invalid_api_key", "api_key 无效或已停用")
+    return client
+
+
+def _update_create(request: HttpRequest, fmt: str) -> HttpResponse:
+    """FixMyStreet's POST servicerequestupdates: a client's system adds a progress update to a request."""
+    client = _client(request)
+    service_request_id = request.POST.get("service_request_id", "").strip()
+    if not service_request_id:
+        raise Open311Error(400, "service_request_id_required", "请提供 service_request_id")
+    description = request.POST.get("description", "").strip()
+    if not description:
+        raise Open311Error(400, "description_required", "请提供 description(办理进展)")
+    # FixMyStreet sends its own id as update_id, or as update_id_ext with its "extended updates".
+    update_id = (request.POST.get("update_id") or request.POST.get("update_id_ext") or "").strip()
+    if len(update_id) > 64:
+        raise Open311Error(400, "invalid_update_id", "update_id 不能超过64个字符")
+    status = request.POST.get("status", "").strip().lower()
+    if len(status) > 40:
+        raise Open311Error(400, "invalid_status", "status 不能超过40个字符")
+    result = open311_update_post(
+        client=client,
+        service_request_id=service_request_id,
+        description=description,
+        update_id=update_id,
+        status=status,
+        updated_datetime=_date(request, "updated_datetime", post=True),
+    )
+    body = [{"update_id": str(result.event.pk)}]
+    return respond(
+        fmt,
+        body,
+        root="service_request_updates",
+        item="request_update",
+        status=201 if result.created else 200,
+    )
+
+
+def _create(request: HttpRequest, fmt: str) -> HttpResponse:
+    client = _client(request)
     code = request.POST.get("service_code", "").strip()
     if not code:
         raise Open311Error(400, "service_code_required", "请提供 service_code")

@@ -107,6 +107,7 @@ def test_the_bulk_path_gives_the_same_case_as_case_submit(district: SmallDistric
         "status",
         "status_category",
         "triage_due_at",
+        "triage_warn_at",
         "resolve_due_at",
         "warn_at",
         "kind",

@@ -246,7 +246,7 @@ def test_tip_offs_and_unknown_ids_are_404(client: Client, district: SmallDistric
     tip = _file_case(district, kind=CaseKind.TIP_OFF)
     assert client.get(f"{BASE}/requests/{tip.number}.json").status_code == 404
     assert client.get(f"{BASE}/requests/20990101-000001.xml").status_code == 404
-    assert client.get(f"{BASE}/tokens/{tip.number}.json").status_code == 404
+    assert client.get(f"{BASE}/tokens/20990101-000001.json").status_code == 404
 
 
 def test_closed_status_maps_from_done_and_cancelled_categories(
@@ -333,3 +333,19 @@ def test_issued_keys_are_stored_only_as_a_hash(district: SmallDistrict) -> None:
     row = Open311Client.objects.get(pk=issued.client.pk)
     assert issued.raw_key not in (row.key_hash, row.key_prefix) and len(row.key_hash) == 64
     assert str(row).startswith("App")
+
+
+def test_reads_over_the_public_limit_get_429_in_the_spec_shape(
+    client: Client, district: SmallDistrict, settings: Any
+) -> None:
+    settings.LINLI_RATE_LIMITS = {**settings.LINLI_RATE_LIMITS, "public_api": "2/m"}
+    codes = [client.get(f"{BASE}/services.json").status_code for _ in range(2)]
+    over_json = client.get(f"{BASE}/services.json")
+    over_xml = client.get(f"{BASE}/services.xml")
+
+    assert codes == [200, 200]
+    assert over_json.status_code == 429 and int(over_json["Retry-After"]) >= 1
+    [error] = over_json.json()
+    assert error["code"] == 429 and error["description"].startswith("rate_limited: ")
+    root = SafeET.fromstring(over_xml.content)
+    assert over_xml.status_code == 429 and root.tag == "errors" and root.find("error/code").text == "429"  # type: ignore[union-attr]

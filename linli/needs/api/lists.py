@@ -31,6 +31,7 @@ class NeedOut(Schema):
     category: str
     source_kind: str
     source_case_id: int | None
+    source_visit_id: int | None = Field(..., description="关爱走访记录;仅对可查看该记录的人显示")
     source_ref: str
     region_id: int
     region_name: str
@@ -46,7 +47,8 @@ class NeedOut(Schema):
     created_at: dt.datetime
 
 
-def need_dict(n: Need) -> dict[str, Any]:
+def need_dict(n: Need, *, visible_visits: frozenset[int] = frozenset()) -> dict[str, Any]:
+    """``visible_visits``: the care visits the viewer may read; any other source visit is not named (PI-3)."""
     return {
         **{
             f: getattr(n, f)
@@ -54,10 +56,21 @@ def need_dict(n: Need) -> dict[str, Any]:
         },
         **{f: getattr(n, f) for f in ("source_ref", "region_id", "community_id", "grid_id", "beneficiaries")},
         **{f: getattr(n, f) for f in ("urgency", "status", "contact_name", "contact_phone", "created_at")},
+        "source_visit_id": n.source_visit_id if n.source_visit_id in visible_visits else None,
         "region_name": n.region.name,
         "community_name": n.community.name,
         "status_label": n.get_status_display(),
     }
+
+
+def visible_visits(user: Any, needs: list[Need]) -> frozenset[int]:
+    """Of the needs' source visits, those the user may read (one query, none when no need has one)."""
+    ids = {n.source_visit_id for n in needs if n.source_visit_id is not None}
+    if not ids:
+        return frozenset()
+    from linli.people.models import CareVisit
+
+    return frozenset(CareVisit.objects.for_user(user).filter(pk__in=ids).values_list("pk", flat=True))
 
 
 class NeedQuery(Schema):
@@ -75,7 +88,9 @@ def needs_list(request: HttpRequest, filters: Query[NeedQuery]) -> Any:
     """Needs in the caller's scope, open first."""
     user = require(request)
     f = selectors.NeedFilters(**filters.dict())
-    return [need_dict(n) for n in selectors.needs_for_user(user=user, filters=f)[:2000]]
+    rows = list(selectors.needs_for_user(user=user, filters=f)[:2000])
+    visits = visible_visits(user, rows)
+    return [need_dict(n, visible_visits=visits) for n in rows]
 
 
 class NeedIn(Schema):
@@ -89,6 +104,7 @@ class NeedIn(Schema):
     urgency: str = Field("normal", max_length=10)
     description: str = Field("", max_length=2000)
     source_case_id: int | None = Field(None, ge=1, le=2**62)
+    source_visit_id: int | None = Field(None, ge=1, le=2**62, description="来源为入户走访时:关爱走访记录")
     source_ref: str = Text100
     contact_name: str = Field("", max_length=50)
     contact_phone: str = Field("", max_length=30)
@@ -100,7 +116,7 @@ def need_create(request: HttpRequest, body: NeedIn) -> Any:
     user = require(request, Capability.NEEDS_REPORT)
     need = call(lambda: svc.need_create(actor=user, **body.dict()))
     need = Need.objects.select_related("region", "community").get(pk=need.pk)
-    return HttpStatus(201, need_dict(need))
+    return HttpStatus(201, need_dict(need, visible_visits=visible_visits(user, [need])))
 
 
 class NeedDetailOut(NeedOut):
@@ -109,10 +125,14 @@ class NeedDetailOut(NeedOut):
 
 @router.get("/{int:need_id}", response={200: NeedDetailOut, 404: ErrorOut})
 def need_detail(request: HttpRequest, need_id: int) -> Any:
-    need = selectors.need_for_user(user=require(request), need_id=need_id)
+    user = require(request)
+    need = selectors.need_for_user(user=user, need_id=need_id)
     if need is None:
         raise NOT_FOUND
-    return {**need_dict(need), "events": events_of(need.events.order_by("created_at", "id"))}
+    return {
+        **need_dict(need, visible_visits=visible_visits(user, [need])),
+        "events": events_of(need.events.order_by("created_at", "id")),
+    }
 
 
 class NoteIn(Schema):
@@ -124,7 +144,8 @@ def need_action(request: HttpRequest, need_id: int, action: str, body: NoteIn) -
     """``meet`` (已满足), ``close`` (note required; releases its resources) or ``reopen`` (note required)."""
     user = require(request, Capability.NEEDS_MANAGE)
     call(lambda: svc.need_act(actor=user, need_id=need_id, action=action, note=body.note))
-    return need_dict(Need.objects.select_related("region", "community").get(pk=need_id))
+    need = Need.objects.select_related("region", "community").get(pk=need_id)
+    return need_dict(need, visible_visits=visible_visits(user, [need]))
 
 
 class SuggestionOut(Schema):
@@ -250,6 +271,7 @@ class ResourceOut(Schema):
     provider_name: str
     organisation_id: int | None
     station_id: int | None
+    volunteer_team_id: int | None
     region_id: int
     region_name: str
     lat: float | None
@@ -297,8 +319,11 @@ class ResourceIn(Schema):
     capacity_unit: str = Field("needs", max_length=10)
     organisation_id: int | None = Field(None, ge=1, le=2**62)
     station_id: int | None = Field(None, ge=1, le=2**62)
+    volunteer_team_id: int | None = Field(
+        None, ge=1, le=2**62, description="提供方为志愿者时:已登记的志愿服务队(party)"
+    )
     provider_name: str = Text100
-    provider_ref: str = Field("", max_length=60)
+    provider_ref: str = Field("", max_length=60, description="其他提供方的文字编号")
     lat: float | None = Field(None, ge=-90, le=90)
     lng: float | None = Field(None, ge=-180, le=180)
     valid_from: dt.date | None = None

@@ -19,6 +19,7 @@ from linli.needs.errors import NeedsError
 from linli.needs.models import Organisation, Project
 from linli.needs.public import community_progress, public_community
 from linli.security.masking import MaskedName, MaskedPhone
+from linli.security.ratelimit import api_rate_limit
 
 router = Router(tags=["needs"], auth=session_or_token)
 ERRORS = {400: ErrorOut, 404: ErrorOut, 409: ErrorOut}
@@ -297,6 +298,7 @@ class PublicProgressOut(Schema):
 
 
 @router.get("/public/{code}", response={200: PublicProgressOut, 404: ErrorOut}, auth=None)
+@api_rate_limit("public_api")  # public and anonymous: bounded per client IP (CFG-2)
 def public_progress(request: HttpRequest, code: str) -> Any:
     """A community's 三清单 progress for the public: counts (small ones suppressed), projects, public updates.
     No personal data."""

@@ -26,14 +26,17 @@ from linli.needs.models.organisations import (
     IncubationStage,
     Organisation,
     OrganisationEvent,
+    OrganisationMember,
     OrgFocus,
     OrgKind,
 )
 from linli.needs.models.projects import (
     BOARD_COLUMNS,
+    MAX_SERVICE_HOURS,
     PROJECT_CATEGORY,
     Project,
     ProjectEvent,
+    ProjectService,
     ProjectStatus,
     ProjectUpdate,
 )
@@ -41,6 +44,7 @@ from linli.needs.models.projects import (
 __all__ = [
     "BOARD_COLUMNS",
     "INCUBATING",
+    "MAX_SERVICE_HOURS",
     "NEED_CATEGORY",
     "PROJECT_CATEGORY",
     "CapacityUnit",
@@ -57,8 +61,10 @@ __all__ = [
     "OrgKind",
     "Organisation",
     "OrganisationEvent",
+    "OrganisationMember",
     "Project",
     "ProjectEvent",
+    "ProjectService",
     "ProjectStatus",
     "ProjectUpdate",
     "ProviderKind",

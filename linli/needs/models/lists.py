@@ -68,7 +68,17 @@ class Need(TimeStampedModel):
         on_delete=models.SET_NULL,
         related_name="needs",
     )
-    # A visit, a meeting's minutes, … in another module or on paper ("走访记录 2024-05-06 张网格").
+    # A need found on a care-registry visit (走访发现): the visit, kept out of sight of readers without
+    # ``care.view`` (PI-3). One visit may reveal several needs, so unlike ``source_case`` it is not unique.
+    source_visit = models.ForeignKey(
+        "people.CareVisit",
+        verbose_name=_("来源走访记录"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="needs",
+    )
+    # A meeting's minutes, a visit outside the care registry, … on paper ("议事会纪要 2024-05-06").
     source_ref = models.CharField(_("来源记录"), max_length=100, blank=True)
     region = models.ForeignKey(
         "places.Region", verbose_name=_("小区/社区"), on_delete=models.PROTECT, related_name="needs"
@@ -141,6 +151,10 @@ class Need(TimeStampedModel):
         constraints = [
             models.UniqueConstraint(
                 fields=["source_case"], condition=Q(source_case__isnull=False), name="needs_one_need_per_case"
+            ),
+            models.CheckConstraint(
+                condition=Q(source_visit__isnull=True) | Q(source_kind="visit"),
+                name="needs_need_visit_source_kind",
             ),
             models.CheckConstraint(condition=Q(beneficiaries__gte=1), name="needs_need_beneficiaries"),
             models.CheckConstraint(
@@ -217,9 +231,20 @@ class Resource(TimeStampedModel):
         on_delete=models.PROTECT,
         related_name="offered_resources",
     )
-    # Volunteers: the team's name. Organisation or station: a copy of its name (lists show it without a join).
+    # A registered volunteer team (志愿服务队): its members' service on projects using this resource is
+    # credited to their hours ledger. Volunteers not organised in a registered team are named in text.
+    volunteer_team = models.ForeignKey(
+        "party.VolunteerTeam",
+        verbose_name=_("志愿服务队"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="resources",
+    )
+    # A copy of the organisation's, station's or team's name (lists show it without a join), or the name of
+    # volunteers without a registered team.
     provider_name = models.CharField(_("提供方"), max_length=100)
-    # A volunteer team in another module ("party.VolunteerTeam:12"), until that module's model exists.
+    # Another provider's reference in text (a business licence number, an outside team's registration).
     provider_ref = models.CharField(_("提供方编号"), max_length=60, blank=True)
     region = models.ForeignKey(
         "places.Region", verbose_name=_("所属区域"), on_delete=models.PROTECT, related_name="resources"
@@ -293,6 +318,10 @@ class Resource(TimeStampedModel):
                     | Q(provider_kind="volunteers", station__isnull=True, organisation__isnull=True)
                 ),
                 name="needs_res_provider_matches_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(volunteer_team__isnull=True) | Q(provider_kind="volunteers"),
+                name="needs_res_team_only_volunteers",
             ),
             models.CheckConstraint(
                 condition=(Q(lat__isnull=True) & Q(lng__isnull=True))

@@ -152,3 +152,40 @@ class OrganisationEvent(EventBase):
             # An organisation's timeline on its page.
             models.Index(fields=["organisation", "created_at"], name="needs_orgevent_org"),
         ]
+
+
+class OrganisationMember(TimeStampedModel):
+    """A user who acts for an organisation (组织联络人): sees the projects it may claim and claims them.
+
+    Not a role: a representative gets no staff capability and no region scope, only what this row names
+    (see docs/needs.md, "Organisation accounts"). Staff with ``needs.manage`` over the organisation add and
+    remove representatives; both are audited. Removal deactivates the row (kept for the record)."""
+
+    organisation = models.ForeignKey(
+        Organisation, verbose_name=_("组织"), on_delete=models.CASCADE, related_name="members"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("账号"),
+        on_delete=models.CASCADE,
+        related_name="organisation_memberships",
+    )
+    is_active = models.BooleanField(_("有效"), default=True)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("组织联络人")
+        verbose_name_plural = _("组织联络人")
+        ordering = ["organisation_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "user"], name="needs_org_member_once"),
+        ]
+        indexes = [
+            # Every representative request: the user's active organisations.
+            models.Index(fields=["user", "is_active"], name="needs_orgmember_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id}:{self.user_id}"

@@ -3,6 +3,7 @@ and report progress publicly."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import ClassVar
 
 from django.conf import settings
@@ -158,3 +159,53 @@ class ProjectUpdate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project_id} {self.progress}%"
+
+
+# The same bound as the hours ledger's (``party.models.MAX_HOURS_PER_ENTRY``): one row is one day's service.
+MAX_SERVICE_HOURS = Decimal(24)
+
+
+class ProjectService(models.Model):
+    """One volunteer's service on a project on one day (志愿服务登记).
+
+    The volunteer belongs to a registered team whose resource the project uses. When the project is
+    completed (or for a row recorded after that) the row is credited to the volunteer's hours ledger:
+    exactly one ``party.VolunteerHours`` row points at it (a one-to-one key), so a repeated completion or
+    a retried request credits nothing twice. Rows are never edited; a wrong credit is corrected in the
+    ledger (``hours_correct``)."""
+
+    project = models.ForeignKey(
+        Project, verbose_name=_("项目"), on_delete=models.CASCADE, related_name="services"
+    )
+    volunteer = models.ForeignKey(
+        "party.Volunteer", verbose_name=_("志愿者"), on_delete=models.PROTECT, related_name="project_services"
+    )
+    team = models.ForeignKey(
+        "party.VolunteerTeam",
+        verbose_name=_("服务队"),
+        on_delete=models.PROTECT,
+        related_name="project_services",
+    )
+    served_on = models.DateField(_("服务日期"))
+    hours = models.DecimalField(_("时长(小时)"), max_digits=5, decimal_places=2)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("登记时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("项目志愿服务")
+        verbose_name_plural = _("项目志愿服务")
+        ordering = ["project_id", "served_on", "id"]
+        constraints = [
+            # One row per volunteer and day on a project: a double submit adds nothing.
+            models.UniqueConstraint(
+                fields=["project", "volunteer", "served_on"], name="needs_service_once_per_day"
+            ),
+            models.CheckConstraint(
+                condition=Q(hours__gt=0, hours__lte=MAX_SERVICE_HOURS), name="needs_service_hours_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project_id}:{self.volunteer_id} {self.served_on} {self.hours}"

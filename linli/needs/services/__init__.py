@@ -10,7 +10,13 @@ from linli.needs.services.projects import (
     project_evaluate,
     project_report,
 )
+from linli.needs.services.representatives import (
+    organisation_member_add,
+    organisation_member_remove,
+    project_claim_as_organisation,
+)
 from linli.needs.services.resources import resource_create, resource_update
+from linli.needs.services.volunteering import project_serve, project_services_credit
 
 __all__ = [
     "match_accept",
@@ -21,12 +27,17 @@ __all__ = [
     "need_update",
     "organisation_create",
     "organisation_incubate",
+    "organisation_member_add",
+    "organisation_member_remove",
     "organisation_update",
     "project_act",
     "project_claim",
+    "project_claim_as_organisation",
     "project_create",
     "project_evaluate",
     "project_report",
+    "project_serve",
+    "project_services_credit",
     "resource_create",
     "resource_update",
 ]

@@ -49,6 +49,15 @@ def _region_and_community(region_id: Any) -> tuple[Region, Region]:
     raise NeedsError("invalid_region_level", "需求应登记到小区或社区")
 
 
+def _visit_region_id(building_path: str) -> int | None:
+    """The estate (else the community) above a visited building, from the visit's copied path."""
+    building = Region.objects.filter(path=building_path).select_related("parent").first()
+    parent = building.parent if building is not None else None
+    while parent is not None and parent.level not in (Level.ESTATE, Level.COMMUNITY):
+        parent = parent.parent
+    return parent.pk if parent is not None else None
+
+
 def need_create(
     *,
     actor: User,
@@ -60,12 +69,15 @@ def need_create(
     urgency: str = Urgency.NORMAL,
     description: str = "",
     source_case_id: int | None = None,
+    source_visit_id: int | None = None,
     source_ref: str = "",
     grid_id: int | None = None,
     contact_name: str = "",
     contact_phone: str = "",
 ) -> Need:
-    """File a need. From a case (诉求转需求) the region defaults to the case's estate or community."""
+    """File a need. From a case (诉求转需求) the region defaults to the case's estate or community; from a
+    care-registry visit (走访发现, the filer must be able to read the visit) to the visited building's
+    estate, and the grid to the visit's."""
     title = text(title, label="需求", max_length=100, required=True)
     category = choice(category, Category, label="类别")
     source_kind = choice(source_kind, NeedSource, label="来源")
@@ -84,6 +96,20 @@ def need_create(
             grid_id = case.grid_id
     elif source_case_id is not None:
         raise NeedsError("source_case_needs_case_source", "只有来源为“诉求工单”的需求才能关联工单")
+    visit = None
+    if source_visit_id is not None:
+        if source_kind != NeedSource.VISIT:
+            raise NeedsError("source_visit_needs_visit_source", "只有来源为“入户走访”的需求才能关联走访记录")
+        from linli.people.models import CareVisit
+
+        # care.view scope: someone who may not read the visit cannot learn it exists (PI-3, AC-1).
+        visit = CareVisit.objects.for_user(actor).filter(pk=as_id(source_visit_id)).first()
+        if visit is None:
+            raise not_found("来源走访记录")
+        if region_id is None:
+            region_id = _visit_region_id(visit.region_path)
+        if grid_id is None:
+            grid_id = visit.grid_id
     region, community = _region_and_community(region_id)
     grid = None
     if grid_id is not None:
@@ -102,6 +128,7 @@ def need_create(
         category=category,
         source_kind=source_kind,
         source_case=case,
+        source_visit=visit,
         source_ref=text(source_ref, label="来源记录", max_length=100),
         region=region,
         community=community,

@@ -24,6 +24,7 @@ from linli.needs.models import (
     ProjectUpdate,
 )
 from linli.needs.services.common import choice, managed_region, number, public_text, scoped_row, text
+from linli.needs.services.volunteering import project_services_credit
 from linli.needs.transitions import NEED_FLOW, PROJECT_FLOW, TransitionResult, transition_apply
 from linli.notifications.services import notification_send
 from linli.places.models import Level
@@ -106,11 +107,17 @@ def _notify(result: TransitionResult, *, title: str, body: str, recipients: list
 
 
 def project_claim(*, actor: User, project_id: int, organisation_id: int, note: str = "") -> Project:
-    """Record that an organisation claimed the project (项目认领)."""
+    """Record that an organisation claimed the project (项目认领), by staff on its behalf."""
     project = _project(actor, project_id)
     organisation: Organisation = scoped_row(
         Organisation.objects.all(), actor, organisation_id, noun="组织", pool=True
     )
+    return claim_apply(actor=actor, project=project, organisation=organisation, note=note, by="staff")
+
+
+def claim_apply(*, actor: User, project: Project, organisation: Organisation, note: str, by: str) -> Project:
+    """The claim itself, once the caller has decided that ``actor`` may claim ``project`` for
+    ``organisation`` (staff in scope, or the organisation's own representative)."""
     if not organisation.is_active:
         raise NeedsError("organisation_inactive", "该组织已停用")
     now = timezone.now()
@@ -130,7 +137,7 @@ def project_claim(*, actor: User, project_id: int, organisation_id: int, note: s
         actor=actor,
         note=note,
         effect=lambda p: {"organisation": organisation, "claimed_at": now},
-        data={"organisation": organisation.pk, "organisation_name": organisation.name},
+        data={"organisation": organisation.pk, "organisation_name": organisation.name, "by": by},
         after=after,
         now=now,
     )
@@ -156,6 +163,8 @@ def project_act(*, actor: User, project_id: int, action: str, note: str = "") ->
     def after(result: TransitionResult) -> None:
         needs = list(result.obj.needs.filter(status=NeedStatus.IN_PROJECT))
         if action == "complete":
+            # Volunteers' recorded service flows into their hours ledger (one ledger row per service row).
+            project_services_credit(project=result.obj, actor=actor)
             for need in needs:
                 transition_apply(
                     flow=NEED_FLOW, obj_id=need.pk, action="meet", actor=actor,

@@ -58,6 +58,7 @@ def resource_create(
     station_id: int | None = None,
     provider_name: str = "",
     provider_ref: str = "",
+    volunteer_team_id: int | None = None,
     lat: float | None = None,
     lng: float | None = None,
     valid_from: dt.date | None = None,
@@ -69,13 +70,16 @@ def resource_create(
     """Register a resource in a region of the actor's scope.
 
     Location: as given; else the station's; else (not for funds) the region's point, so distance still
-    means something for an organisation's skills or goods.
+    means something for an organisation's skills or goods. Volunteers: a registered team
+    (``volunteer_team_id``, from the pool like organisations) or, for volunteers without one, a name.
     """
     region = managed_region(actor, region_id, levels=RESOURCE_LEVELS)
     provider_kind = choice(provider_kind, ProviderKind, label="提供方类型")
     kind = choice(kind, ResourceKind, label="资源类型")
-    organisation = station = None
+    organisation = station = team = None
     lat_v, lng_v = _point(lat, lng)
+    if volunteer_team_id not in (None, "") and provider_kind != ProviderKind.VOLUNTEERS:
+        raise NeedsError("team_needs_volunteers", "只有提供方类型为志愿者时才能选择志愿服务队")
     if provider_kind == ProviderKind.ORGANISATION:
         q = pool_q(actor)
         organisation = (
@@ -96,6 +100,16 @@ def resource_create(
         provider_name = station.name
         if lat_v is None:
             lat_v, lng_v = station.lat, station.lng
+    elif volunteer_team_id not in (None, ""):
+        from linli.party.models import VolunteerTeam
+
+        q = pool_q(actor)
+        team = None if q is None else VolunteerTeam.objects.filter(q, pk=as_id(volunteer_team_id)).first()
+        if team is None:
+            raise not_found("志愿服务队")
+        if not team.is_active:
+            raise NeedsError("team_inactive", "该志愿服务队已停用")
+        provider_name = team.name
     else:
         provider_name = text(provider_name, label="志愿者或服务队名称", max_length=100, required=True)
     if lat_v is None and kind != ResourceKind.FUNDS and region.lat is not None:
@@ -110,6 +124,7 @@ def resource_create(
         provider_kind=provider_kind,
         organisation=organisation,
         station=station,
+        volunteer_team=team,
         provider_name=provider_name,
         provider_ref=text(provider_ref, label="提供方编号", max_length=60),
         region=region,

@@ -63,12 +63,12 @@ def build_needs_world(d: SmallDistrict) -> NeedsWorld:
     )
 
 
-def make_need(actor: User, region: Region, **kw: Any) -> Need:
+def make_need(actor: User, region: Region | None, **kw: Any) -> Need:
     fields: dict[str, Any] = {
         "title": f"测试需求{next(_n)}",
         "category": Category.ELDERLY,
         "source_kind": NeedSource.VISIT,
-        "region_id": region.pk,
+        "region_id": region.pk if region is not None else None,
         "beneficiaries": 1,
     }
     fields.update(kw)
@@ -115,6 +115,22 @@ def make_project(actor: User, community: Region, needs: list[Need], **kw: Any) -
     }
     fields.update(kw)
     return project_create(actor=actor, **fields)
+
+
+def make_team(actor: User, community: Region, *, members: int = 1) -> tuple[Any, Any]:
+    """A registered volunteer team of the community (linli.party) and its first member: a team's members
+    serve on projects that use its resources. ``actor`` needs ``party.manage`` there (a secretary)."""
+    from linli.party.services import team_create, team_member_add, volunteer_register
+
+    n = next(_n)
+    team = team_create(actor=actor, community_id=community.pk, name=f"测试志愿服务队{n}")
+    volunteers = [
+        volunteer_register(actor=actor, name=f"志愿者{n}{i}", community_id=community.pk, phone="")
+        for i in range(members)
+    ]
+    for v in volunteers:
+        team_member_add(actor=actor, team_id=team.pk, volunteer_id=v.pk)
+    return team, volunteers[0]
 
 
 def force_need(need: Need, status: str) -> None:

@@ -31,6 +31,7 @@ from linli.needs.services import (
     project_claim,
     project_evaluate,
     project_report,
+    project_serve,
 )
 from linli.needs.tests.factories import (
     force_need,
@@ -39,6 +40,8 @@ from linli.needs.tests.factories import (
     make_need,
     make_org,
     make_project,
+    make_resource,
+    make_team,
 )
 from linli.needs.transitions import (
     INCUBATION_TRANSITIONS,
@@ -118,6 +121,8 @@ def test_the_project_table_exhaustively_through_the_services(small_district: Sma
     community = small_district.communities[0]
     org = make_org(actor, community, kind=OrgKind.CO_BUILDING)
     project = make_project(actor, community, [make_need(actor, small_district.estates[0])])
+    team, volunteer = make_team(actor, community)
+    project.resources.add(make_resource(actor, community, volunteer_team_id=team.pk))
 
     def reset(state: str) -> Project:
         force_project(project, state, None if state in ("open", "cancelled") else org)
@@ -130,6 +135,10 @@ def test_the_project_table_exhaustively_through_the_services(small_district: Sma
             return project_report(actor=actor, project_id=p.pk, text_="已走访12户", progress=40)
         if action == "evaluate":
             return project_evaluate(actor=actor, project_id=p.pk, score=5, note="居民满意")
+        if action == "serve":
+            return project_serve(
+                actor=actor, project_id=p.pk, volunteer_id=volunteer.pk, team_id=team.pk, hours="2"
+            )
         return project_act(actor=actor, project_id=p.pk, action=action, note="说明")
 
     checked = check_table(
@@ -140,7 +149,7 @@ def test_the_project_table_exhaustively_through_the_services(small_district: Sma
         apply=apply,
         events=lambda p: ProjectEvent.objects.filter(project=p).count(),
     )
-    assert checked == len(ProjectStatus.values) * len(PROJECT_TRANSITIONS) == 42
+    assert checked == len(ProjectStatus.values) * len(PROJECT_TRANSITIONS) == 48
 
 
 def test_the_incubation_table_exhaustively_through_the_service(small_district: SmallDistrict) -> None:

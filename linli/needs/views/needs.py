@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from linli.accounts.roles import Capability
+from linli.core.scoping import may_view
 from linli.needs import selectors
 from linli.needs.errors import NeedsError
 from linli.needs.forms import NeedFilterForm, NeedForm, NoteForm, RejectForm
@@ -56,14 +57,21 @@ def needs_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def need_new(request: HttpRequest) -> HttpResponse:
     user = user_of(request)
-    form = NeedForm(request.POST or None, user=user, initial={"source_case": request.GET.get("case")})
+    initial: dict[str, Any] = {
+        "source_case": request.GET.get("case"),
+        "source_visit": request.GET.get("visit"),
+    }
+    if request.GET.get("visit"):
+        initial["source_kind"] = "visit"
+    form = NeedForm(request.POST or None, user=user, initial=initial)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
             need = need_create(
                 actor=user, title=d["title"], category=d["category"], source_kind=d["source_kind"],
                 region_id=d["region"], beneficiaries=d["beneficiaries"], urgency=d["urgency"],
-                description=d["description"], source_case_id=d["source_case"], source_ref=d["source_ref"],
+                description=d["description"], source_case_id=d["source_case"],
+                source_visit_id=d["source_visit"], source_ref=d["source_ref"],
                 contact_name=d["contact_name"], contact_phone=d["contact_phone"],
             )  # fmt: skip
         except NeedsError as exc:
@@ -106,6 +114,8 @@ def need_detail(request: HttpRequest, need_id: int) -> HttpResponse:
     context |= {
         "events": timeline(NEED_FLOW, need.events.select_related("actor").order_by("created_at", "id")),
         "projects": list(need.projects.all()),
+        # The source visit is named only to those who may read the care registry there (PI-3).
+        "visit": need.source_visit if need.source_visit and may_view(user, need.source_visit) else None,
         "contact_name": mask_name(need.contact_name),
         "contact_phone": mask_phone(need.contact_phone),
         "may_reveal": bool(need.contact_phone) and may_reveal(user, need),

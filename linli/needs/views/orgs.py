@@ -1,5 +1,6 @@
 """Staff pages of organisations: the list (filters by kind and incubation stage), registering one, an
-organisation's page with its incubation timeline and the pipeline's next steps."""
+organisation's page with its incubation timeline, the pipeline's next steps and its representatives
+(组织联络人, who claim projects themselves)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 from linli.accounts.roles import Capability
 from linli.needs import selectors
 from linli.needs.errors import NeedsError
-from linli.needs.forms import IncubationForm, OrganisationForm, OrgFilterForm
+from linli.needs.forms import IncubationForm, OrganisationForm, OrgFilterForm, RepresentativeForm
 from linli.needs.models import OrgKind
-from linli.needs.services import organisation_create, organisation_incubate
+from linli.needs.services import (
+    organisation_create,
+    organisation_incubate,
+    organisation_member_add,
+    organisation_member_remove,
+)
 from linli.needs.transitions import INCUBATION_FLOW, INCUBATION_TRANSITIONS, actions_for
 from linli.needs.views.common import is_htmx, paginate, query_without_page, staff_view, timeline, user_of
 from linli.security.masking import mask_name, mask_phone
@@ -73,6 +79,12 @@ def org_detail(request: HttpRequest, organisation_id: int) -> HttpResponse:
         "projects": list(org.projects.order_by("-created_at")[:50]),
         "contact_name": mask_name(org.contact_name),
         "contact_phone": mask_phone(org.contact_phone),
+        # Representatives' names and phones are masked like every contact (PI-2).
+        "representatives": [
+            {"m": m, "name": mask_name(m.user.display_name or "联络人"), "phone": mask_phone(m.user.phone)}
+            for m in selectors.organisation_members(organisation=org)
+        ],
+        "representative_form": RepresentativeForm() if may_manage else None,
     }
     response = render(request, "needs/org_detail.html", context)
     response["Cache-Control"] = "no-store"
@@ -100,4 +112,43 @@ def org_incubate(request: HttpRequest, organisation_id: int, action: str) -> Htt
         messages.error(request, exc.message)
     else:
         messages.success(request, "孵化进度已记录。")
+    return redirect("needs:org", organisation_id=organisation_id)
+
+
+@staff_view(Capability.NEEDS_MANAGE)
+@require_POST
+def org_representative_add(request: HttpRequest, organisation_id: int) -> HttpResponse:
+    form = RepresentativeForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise NeedsError("invalid_phone", "请填写联络人的手机号。")
+        organisation_member_add(
+            actor=user_of(request),
+            organisation_id=organisation_id,
+            phone=form.cleaned_data["phone"],
+            request=request,
+        )
+    except NeedsError as exc:
+        if exc.code == "not_found":
+            raise Http404 from exc
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "已添加联络人,其登录后即可为组织认领项目。")
+    return redirect("needs:org", organisation_id=organisation_id)
+
+
+@staff_view(Capability.NEEDS_MANAGE)
+@require_POST
+def org_representative_remove(request: HttpRequest, organisation_id: int, member_id: int) -> HttpResponse:
+    org = selectors.organisation_for_user(user=user_of(request), organisation_id=organisation_id)
+    if org is None or not org.members.filter(pk=member_id).exists():
+        raise Http404
+    try:
+        organisation_member_remove(actor=user_of(request), member_id=member_id, request=request)
+    except NeedsError as exc:
+        if exc.status == 404:
+            raise Http404 from exc
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "已移除联络人。")
     return redirect("needs:org", organisation_id=organisation_id)

@@ -1,6 +1,6 @@
 """Staff pages of the projects list: the board (one column per status), creating a project from a
-community's needs, a project's page with the table's actions (claim, start, report, complete, evaluate,
-cancel)."""
+community's needs, a project's page with the table's actions (claim, start, report, record volunteers'
+service, complete, evaluate, cancel)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,33 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from linli.accounts.roles import Capability
 from linli.needs import selectors
 from linli.needs.errors import NeedsError
-from linli.needs.forms import ClaimForm, EvaluateForm, NoteForm, ProjectFilterForm, ProjectForm, ReportForm
-from linli.needs.services import project_act, project_claim, project_create, project_evaluate, project_report
+from linli.needs.forms import (
+    ClaimForm,
+    EvaluateForm,
+    NoteForm,
+    ProjectFilterForm,
+    ProjectForm,
+    ReportForm,
+    ServiceForm,
+)
+from linli.needs.models import Project
+from linli.needs.services import (
+    project_act,
+    project_claim,
+    project_create,
+    project_evaluate,
+    project_report,
+    project_serve,
+)
 from linli.needs.transitions import PROJECT_FLOW, actions_for
 from linli.needs.views.common import is_htmx, staff_view, timeline, user_of
+from linli.party.presenters import shown_name
 
 
 @staff_view()
@@ -70,10 +88,16 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
     if project is None:
         raise Http404
     may_manage = selectors.user_may_manage(user=user, region_path=project.region_path)
+    actions = [t.action for t in actions_for(PROJECT_FLOW, project)] if may_manage else []
     context: dict[str, Any] = {
         "project": project,
         "may_manage": may_manage,
-        "actions": [t.action for t in actions_for(PROJECT_FLOW, project)] if may_manage else [],
+        "actions": actions,
+        "services": [
+            {"s": s, "name": shown_name(user, s.volunteer), "credited": hasattr(s, "ledger_entry")}
+            for s in selectors.project_services(project=project)
+        ],
+        "service_form": _service_form(user, project) if "serve" in actions else None,
         "events": timeline(PROJECT_FLOW, project.events.select_related("actor").order_by("created_at", "id")),
         "updates": list(project.updates.select_related("author")[:50]),
         "claim_form": ClaimForm(user=user) if may_manage else None,
@@ -82,6 +106,16 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
         "note_form": NoteForm(),
     }
     return render(request, "needs/project_detail.html", context)
+
+
+def _service_form(user: Any, project: Project, data: Any = None) -> ServiceForm | None:
+    teams = list(selectors.project_teams(project=project))
+    if not teams:
+        return None
+    volunteers = [
+        (v.pk, shown_name(user, v)) for v in selectors.project_team_volunteers(project=project)[:500]
+    ]
+    return ServiceForm(data, teams=teams, volunteers=volunteers, initial={"served_on": timezone.localdate()})
 
 
 @staff_view(Capability.NEEDS_MANAGE)
@@ -120,6 +154,22 @@ def project_action(request: HttpRequest, project_id: int, action: str) -> HttpRe
                 project_id=project_id,
                 score=form.cleaned_data["score"],
                 note=form.cleaned_data["note"],
+            )
+        elif action == "serve":
+            project = selectors.project_for_user(user=user, project_id=project_id)
+            if project is None or not selectors.user_may_manage(user=user, region_path=project.region_path):
+                raise Http404
+            form = _service_form(user, project, request.POST)
+            if form is None or not form.is_valid():
+                raise NeedsError("invalid_input", "请选择服务队和队员,并填写服务日期和0.25到24之间的时长。")
+            d = form.cleaned_data
+            project_serve(
+                actor=user,
+                project_id=project_id,
+                volunteer_id=d["volunteer"],
+                team_id=d["team"],
+                hours=d["hours"],
+                served_on=d["served_on"],
             )
         elif action in {"unclaim", "start", "complete", "cancel"}:
             form = NoteForm(request.POST)

@@ -47,7 +47,7 @@ def resource_new(request: HttpRequest) -> HttpResponse:
                 actor=user, name=d["name"], kind=d["kind"], category=d["category"],
                 provider_kind=d["provider_kind"], region_id=d["region"], capacity=d["capacity"],
                 capacity_unit=d["capacity_unit"], organisation_id=d["organisation"], station_id=d["station"],
-                provider_name=d["provider_name"], lat=d["lat"], lng=d["lng"], valid_from=d["valid_from"],
+                provider_name=d["provider_name"], volunteer_team_id=d["volunteer_team"], lat=d["lat"], lng=d["lng"], valid_from=d["valid_from"],
                 valid_until=d["valid_until"], description=d["description"], contact_name=d["contact_name"],
                 contact_phone=d["contact_phone"],
             )  # fmt: skip

@@ -143,6 +143,7 @@ class HoursSource(models.TextChoices):
     TASK = "task", _("服务任务(代办、走访、值守等)")
     CASE = "case", _("协助办理诉求")
     CHECKIN = "checkin", _("报到党员践诺服务")
+    PROJECT = "project", _("三清单项目服务")  # credited by the project's completion, never by hand
     OTHER = "other", _("其他")
     CORRECTION = "correction", _("更正")
 
@@ -166,8 +167,27 @@ class VolunteerHours(models.Model):
     )
     region_path = models.CharField(max_length=400, editable=False)
     source = models.CharField(_("来源"), max_length=16, choices=HoursSource.choices)
-    # What the hours came from, e.g. "activity:2026-05-18-义诊" or "case:2026051800012"; unique per volunteer.
+    # Hours recorded by hand: what they came from, e.g. "activity:2026-05-18-义诊"; unique per volunteer.
     source_ref = models.CharField(_("来源编号"), max_length=64, blank=True)
+    # Hours that flow from a task recorded elsewhere point at it; one ledger row per task row (one-to-one):
+    # a volunteer's day on a 三清单 project (credited when the project is completed) ...
+    project_service = models.OneToOneField(
+        "needs.ProjectService",
+        verbose_name=_("项目志愿服务"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="ledger_entry",
+    )
+    # ... or a fulfilled commitment of a checked-in party member (践诺).
+    commitment = models.OneToOneField(
+        "party.Commitment",
+        verbose_name=_("践诺的承诺事项"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="ledger_entry",
+    )
     title = models.CharField(_("服务内容"), max_length=100)
     served_on = models.DateField(_("服务日期"))
     hours = models.DecimalField(_("时长(小时)"), max_digits=5, decimal_places=2)
@@ -200,6 +220,16 @@ class VolunteerHours(models.Model):
             models.CheckConstraint(
                 condition=models.Q(hours__lte=MAX_HOURS_PER_ENTRY, hours__gte=-MAX_HOURS_PER_ENTRY),
                 name="party_hours_at_most_a_day",
+            ),
+            # Project hours come from a project service row and only from one; commitments credit 践诺 hours.
+            models.CheckConstraint(
+                condition=models.Q(source="project", project_service__isnull=False)
+                | (~models.Q(source="project") & models.Q(project_service__isnull=True)),
+                name="party_hours_project_has_service",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(commitment__isnull=True) | models.Q(source="checkin"),
+                name="party_hours_commitment_is_checkin",
             ),
             # The same activity or task is credited once per volunteer (a double submit adds nothing).
             models.UniqueConstraint(

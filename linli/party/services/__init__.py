@@ -14,6 +14,7 @@ from linli.party.services.orgs import party_member_create, party_org_create
 from linli.party.services.volunteers import (
     HoursResult,
     hours_correct,
+    hours_credit,
     hours_record,
     team_create,
     team_member_add,
@@ -30,6 +31,7 @@ __all__ = [
     "checkin_withdraw",
     "commitment_fulfil",
     "hours_correct",
+    "hours_credit",
     "hours_record",
     "party_member_create",
     "party_org_create",

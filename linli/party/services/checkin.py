@@ -6,7 +6,9 @@ the same transaction (``notification_send`` with a dedup key naming the event).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
@@ -28,6 +30,7 @@ from linli.party.models import (
     Volunteer,
 )
 from linli.party.services.orgs import clean_name, clean_phone, community_get
+from linli.party.services.volunteers import hours_amount, hours_credit
 from linli.party.transitions import MANAGER, MEMBER, Applied, checkin_transition
 
 if TYPE_CHECKING:
@@ -237,8 +240,17 @@ def checkin_withdraw(*, check_in_id: int, actor: User, note: str = "") -> CheckI
     return _apply(check_in_id=check_in_id, action="withdraw", actor=actor, note=note)
 
 
-def commitment_fulfil(*, commitment_id: int, actor: User, note: str) -> Commitment:
-    """Record 践诺 for one commitment of an active check-in (the community records it)."""
+def commitment_fulfil(
+    *,
+    commitment_id: int,
+    actor: User,
+    note: str,
+    hours: Decimal | float | str | None = None,
+    served_on: dt.date | None = None,
+) -> Commitment:
+    """Record 践诺 for one commitment of an active check-in (the community records it). With ``hours``
+    the service is credited to the member's volunteer ledger in the same transaction (one ledger row per
+    commitment, ``hours_credit``), verified by the recording manager."""
     commitment = Commitment.objects.select_related("check_in").filter(pk=commitment_id).first()
     if commitment is None:
         raise PartyError("not_found", "承诺事项不存在", status=404)
@@ -248,6 +260,7 @@ def commitment_fulfil(*, commitment_id: int, actor: User, note: str) -> Commitme
     note = (note or "").strip()
     if not note:
         raise PartyError("note_required", "请填写践诺情况")
+    amount = None if hours is None or hours == "" else hours_amount(hours)
     with transaction.atomic():
         locked = Commitment.objects.select_for_update().select_related("check_in").get(pk=commitment_id)
         if locked.check_in.status != CheckInStatus.ACTIVE:
@@ -263,6 +276,16 @@ def commitment_fulfil(*, commitment_id: int, actor: User, note: str) -> Commitme
             action="fulfil",
             from_status=locked.check_in.status,
             to_status=locked.check_in.status,
-            note=f"践诺:{locked.text[:60]}",
+            note=f"践诺:{locked.text[:60]}" + (f"({amount}小时)" if amount is not None else ""),
         )
+        if amount is not None:
+            member = PartyMember.objects.select_related("community").get(pk=locked.check_in.member_id)
+            hours_credit(
+                verified_by=actor,
+                volunteer_id=volunteer_for_member(member).pk,
+                hours=amount,
+                served_on=served_on or timezone.localdate(),
+                title=f"践诺:{locked.text}",
+                commitment_id=locked.pk,
+            )
     return locked

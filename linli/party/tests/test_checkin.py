@@ -181,3 +181,105 @@ def test_fulfilling_a_commitment_is_recorded_once_on_an_active_check_in(pw: Part
     again = commitment_fulfil(commitment_id=first.pk, actor=pw.w.secretary0, note="重复提交")
     assert done.fulfilled_at == again.fulfilled_at and again.fulfilled_note == "5月18日参加楼道清洁"
     assert [a for a, *_ in events(c)].count("fulfil") == 1
+
+
+def active_check_in(pw: PartyWorld) -> CheckIn:
+    c = register(pw)
+    checkin_confirm(check_in_id=c.pk, actor=pw.w.secretary0)
+    checkin_activate(check_in_id=c.pk, actor=pw.w.secretary0)
+    return c
+
+
+def test_hours_of_a_fulfilled_commitment_flow_into_the_members_ledger_once(pw: PartyWorld) -> None:
+    """践诺 with hours credits the member's volunteer record in the same transaction, one ledger row per
+    commitment (a double submit or a retried request adds nothing)."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from linli.party.models import HoursSource, VolunteerHours
+
+    c = active_check_in(pw)
+    first, second = list(c.commitments.order_by("id"))
+    day = timezone.localdate() - dt.timedelta(days=2)
+
+    commitment_fulfil(
+        commitment_id=first.pk, actor=pw.w.secretary0, note="参加楼道清洁", hours="2.5", served_on=day
+    )
+    commitment_fulfil(commitment_id=first.pk, actor=pw.w.secretary0, note="重复提交", hours="2.5")
+    commitment_fulfil(commitment_id=second.pk, actor=pw.w.secretary0, note="已提供法律咨询")  # no hours
+
+    volunteer = Volunteer.objects.get(user=pw.member_user)
+    rows = list(VolunteerHours.objects.all())
+    assert [
+        (r.volunteer_id, r.commitment_id, r.source, r.hours, r.served_on, r.verified_by) for r in rows
+    ] == [(volunteer.pk, first.pk, HoursSource.CHECKIN, Decimal("2.50"), day, pw.w.secretary0)]
+    assert rows[0].title.startswith("践诺")
+
+
+@pytest.mark.parametrize(("hours", "code"), [("0", "invalid_hours"), ("30", "too_many_hours")])
+def test_bad_hours_on_a_commitment_leave_it_unfulfilled(pw: PartyWorld, hours: str, code: str) -> None:
+    c = active_check_in(pw)
+    first = c.commitments.order_by("id").first()
+    assert first is not None
+    with pytest.raises(PartyError) as err:
+        commitment_fulfil(commitment_id=first.pk, actor=pw.w.secretary0, note="参加", hours=hours)
+    assert err.value.code == code
+    first.refresh_from_db()
+    assert first.fulfilled_at is None and [a for a, *_ in events(c)].count("fulfil") == 0
+
+
+def test_a_future_service_date_rolls_the_fulfilment_back(pw: PartyWorld) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    c = active_check_in(pw)
+    first = c.commitments.order_by("id").first()
+    assert first is not None
+    with pytest.raises(PartyError) as err:
+        commitment_fulfil(
+            commitment_id=first.pk, actor=pw.w.secretary0, note="参加", hours="1",
+            served_on=timezone.localdate() + dt.timedelta(days=1),
+        )  # fmt: skip
+    assert err.value.code == "served_in_future"
+    first.refresh_from_db()
+    assert first.fulfilled_at is None
+
+
+def test_the_checkins_page_and_the_api_record_fulfilment_with_hours(pw: PartyWorld) -> None:
+    from django.test import Client
+
+    c = active_check_in(pw)
+    first, second = list(c.commitments.order_by("id"))
+    client = Client()
+    client.force_login(pw.w.secretary0)
+
+    page = client.get("/party/manage/checkins/?status=active").content.decode()
+    assert f"/party/manage/commitments/{first.pk}/fulfil/" in page
+    answer = client.post(f"/party/manage/commitments/{first.pk}/fulfil/", {"note": "清洁楼道", "hours": "2"})
+    api = client.post(
+        f"/api/party/commitments/{second.pk}/fulfil",
+        {"note": "法律咨询", "hours": "1.5"},
+        content_type="application/json",
+    )
+    assert answer.status_code == 302
+    assert api.status_code == 200 and api.json()["ledger_entry_id"] is not None
+    ledger = client.get("/api/party/me/hours")  # the secretary has no volunteer record
+    assert ledger.status_code == 404
+    member = Client()
+    member.force_login(pw.member_user)
+    mine = member.get("/api/party/me/hours").json()
+    assert mine["total"] == "3.50" and {e["commitment_id"] for e in mine["entries"]} == {first.pk, second.pk}
+    # Another community's secretary: as if the commitment did not exist.
+    other = Client()
+    other.force_login(pw.w.secretary2)
+    third = c.commitments.create(kind=CommitmentKind.OTHER, text="其他承诺")
+    assert other.post(f"/party/manage/commitments/{third.pk}/fulfil/", {"note": "x"}).status_code == 404
+    assert (
+        other.post(
+            f"/api/party/commitments/{third.pk}/fulfil", {"note": "x"}, content_type="application/json"
+        ).status_code
+        == 404
+    )

@@ -125,12 +125,17 @@ def test_the_database_refuses_a_ledger_row_that_breaks_the_sign_rules(pw: PartyW
             VolunteerHours.objects.create(**base, **bad)
 
 
-@pytest.mark.parametrize("who", ["back_office0", "street0", "secretary2", "grid0", "resident"])
-def test_only_the_communitys_managers_record_hours(pw: PartyWorld, who: str) -> None:
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [("back_office0", 403), ("street0", 403), ("secretary2", 404), ("grid0", 404), ("resident", 404)],
+)
+def test_only_the_communitys_managers_record_hours(pw: PartyWorld, who: str, status: int) -> None:
+    """Those who may see the volunteer but not manage it are refused (403); everyone else is told the
+    volunteer does not exist (404, AC-1)."""
     v = volunteer(pw)
     with pytest.raises(PartyError) as err:
         credit(pw, v, "2", actor=getattr(pw.w, who))
-    assert err.value.status == 403
+    assert err.value.status == status
     assert not VolunteerHours.objects.exists()
 
 

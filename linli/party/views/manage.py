@@ -20,8 +20,8 @@ from linli.accounts.scopes import user_has_capability
 from linli.party import selectors
 from linli.party.access import party_manages
 from linli.party.errors import PartyError
-from linli.party.forms import ConfirmForm, CorrectionForm, HoursForm, NoteForm
-from linli.party.models import CheckInStatus, OrgKind, PartyOrg, VolunteerTeam
+from linli.party.forms import ConfirmForm, CorrectionForm, FulfilForm, HoursForm, NoteForm
+from linli.party.models import CheckInStatus, Commitment, OrgKind, PartyOrg, VolunteerTeam
 from linli.party.presenters import shown_name, shown_phone
 from linli.party.services import (
     certificate_issue,
@@ -29,6 +29,7 @@ from linli.party.services import (
     checkin_confirm,
     checkin_reject,
     checkin_withdraw,
+    commitment_fulfil,
     hours_correct,
     hours_record,
 )
@@ -131,6 +132,32 @@ def checkin_act(request: HttpRequest, check_in_id: int, action: str) -> HttpResp
             messages.success(request, "已处理。")
     back = request.POST.get("back", "")
     return redirect(reverse("party:checkins") + (f"?status={back}" if back in CheckInStatus.values else ""))
+
+
+@login_required
+@require_POST
+def commitment_fulfil_view(request: HttpRequest, commitment_id: int) -> HttpResponse:
+    """践诺 of one commitment; with hours, they are credited to the member's volunteer ledger at once."""
+    user = _viewer(request)
+    check_in_id = Commitment.objects.filter(pk=commitment_id).values_list("check_in_id", flat=True).first()
+    if check_in_id is None:
+        raise Http404
+    selectors.checkin_for_user(user, check_in_id)  # out of scope: an audited 404
+    form = FulfilForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "请填写践诺情况;时长应在0.25到24小时之间")
+    else:
+        d = form.cleaned_data
+        try:
+            commitment_fulfil(
+                commitment_id=commitment_id, actor=user, note=d["note"], hours=d["hours"],
+                served_on=d["served_on"],
+            )  # fmt: skip
+        except PartyError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "已记录践诺。" + ("服务时长已记入志愿服务台账。" if d["hours"] else ""))
+    return redirect(reverse("party:checkins") + f"?status={CheckInStatus.ACTIVE}")
 
 
 @login_required

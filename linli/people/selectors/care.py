@@ -16,7 +16,7 @@ from typing import Any
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from linli.people.models import CareLevel, CareRecord, CareStatus, CareVisit
+from linli.people.models import CareLevel, CareRecord, CareStatus, CareVisit, ResidentStatus
 from linli.workdays import rules
 
 DUE_SOON_DAYS = 3
@@ -113,6 +113,23 @@ def care_record_for_user(user: Any, record_id: int) -> CareRecord | None:
         .select_related("resident__household__building__parent", "level", "worker", "grid")
         .prefetch_related("categories")
         .filter(pk=record_id)
+        .first()
+    )
+
+
+def care_record_for_person(user: Any, *, phone: str = "", record_id: int | None = None) -> CareRecord | None:
+    """The ACTIVE care record of one person, inside ``user``'s care scope: the record ``record_id`` when
+    given (chosen from the user's own list), else the record of the present resident registered with
+    ``phone`` (exact, through the blind index). None when the person is not on the registry, or not where
+    this user may see it: being on it is sensitive (PI-3), so nobody learns it from outside their scope."""
+    qs = CareRecord.objects.for_user(user).filter(status=CareStatus.ACTIVE).select_related("resident")
+    if record_id is not None:
+        return qs.filter(pk=record_id).first()
+    if not phone:
+        return None
+    return (
+        qs.filter(resident__phone_index__matches=phone, resident__status=ResidentStatus.PRESENT)
+        .order_by("id")
         .first()
     )
 

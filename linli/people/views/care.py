@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from linli.accounts.models import Membership, User
 from linli.accounts.roles import Capability, Role
+from linli.accounts.scopes import user_has_capability
 from linli.people.access import may
 from linli.people.errors import PeopleError
 from linli.people.forms import CareFilterForm, CareLevelForm, CareOpenForm, CloseForm, VisitForm
@@ -86,6 +87,8 @@ def _detail_context(request: HttpRequest, record: CareRecord, **extra: Any) -> d
         "visit_form": VisitForm(),
         "level_form": CareLevelForm(initial={"level": record.level.code}),
         "close_form": CloseForm(),
+        # A need found on a visit is filed in the 三清单 with the visit as its source (linli.needs).
+        "may_file_need": user_has_capability(user, Capability.NEEDS_REPORT),
     }
     context.update(extra)
     return context

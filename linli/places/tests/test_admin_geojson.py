@@ -140,3 +140,111 @@ def test_staff_without_import_permissions_is_refused(client: Client) -> None:
         "denied",
     ]
     assert "导入GeoJSON" not in client.get(reverse("admin:places_region_changelist")).content.decode()
+
+
+# --- editing one region or grid in the admin goes through the places services ----------------------
+
+
+def _grid_form(grid: Grid, **changes: object) -> dict[str, object]:
+    data: dict[str, object] = {
+        "community": grid.community_id,
+        "name": grid.name,
+        "households": grid.households,
+        "boundary": json.dumps(grid.boundary),
+    }
+    data.update(changes)
+    return data
+
+
+def test_a_boundary_edited_in_the_admin_moves_the_bounding_box_and_the_locator(admin_client: Client) -> None:
+    from linli.places.locator import get_locator
+    from linli.places.tests.factories import build_small_district, square
+
+    district = build_small_district()
+    grid = district.grids[0]
+    version = GeometryVersion.objects.get().version
+    far = square(100.0, 30.0, 100.01, 30.01)
+
+    page = admin_client.post(
+        reverse("admin:places_grid_change", args=[grid.pk]), _grid_form(grid, boundary=json.dumps(far))
+    )
+
+    assert page.status_code == 302, page.content.decode()[:2000]
+    grid.refresh_from_db()
+    assert (grid.min_lng, grid.min_lat) == pytest.approx((100.0, 30.0))
+    assert GeometryVersion.objects.get().version == version + 1
+    assert get_locator().locate(30.005, 100.005).grid.id == grid.pk
+    [audit] = AuditEvent.objects.filter(
+        action="config.change", object_type="places.grid", object_id=str(grid.pk)
+    )
+    assert audit.result == "ok"  # the admin's own change log writes the one row (AUD-1)
+
+
+def test_an_invalid_boundary_in_the_admin_is_a_form_error_and_changes_nothing(admin_client: Client) -> None:
+    from linli.places.tests.factories import build_small_district
+
+    district = build_small_district()
+    grid = district.grids[0]
+    before = (grid.boundary, GeometryVersion.objects.get().version)
+    bowtie = {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}
+
+    page = admin_client.post(
+        reverse("admin:places_grid_change", args=[grid.pk]), _grid_form(grid, boundary=json.dumps(bowtie))
+    )
+
+    assert page.status_code == 200 and "errorlist" in page.content.decode()
+    grid.refresh_from_db()
+    assert (grid.boundary, GeometryVersion.objects.get().version) == before
+
+
+def test_an_estate_added_in_the_admin_gets_its_path_and_a_duplicate_code_is_refused(
+    admin_client: Client,
+) -> None:
+    from linli.places.tests.factories import build_small_district
+
+    district = build_small_district()
+    community = district.communities[0]
+    form = {
+        "parent": community.pk,
+        "level": "estate",
+        "code": "TE-new",
+        "name": "新小区",
+        "households": 120,
+        "population": 300,
+        "address": "",
+        "boundary": "",
+        "lat": "31.405",
+        "lng": "104.605",
+    }
+
+    first = admin_client.post(reverse("admin:places_region_add"), form)
+    second = admin_client.post(reverse("admin:places_region_add"), {**form, "name": "重复小区"})
+
+    assert first.status_code == 302
+    estate = Region.objects.get(code="TE-new")
+    assert estate.path == f"{community.path}TE-new/" and (estate.lat, estate.lng) == (31.405, 104.605)
+    assert second.status_code == 200 and "errorlist" in second.content.decode()
+    assert Region.objects.filter(name="重复小区").count() == 0
+
+
+def test_a_region_under_the_wrong_level_is_refused_in_the_admin(admin_client: Client) -> None:
+    from linli.places.tests.factories import build_small_district
+
+    district = build_small_district()
+    form = {
+        "parent": district.district.pk,
+        "level": "estate",
+        "code": "TE-wrong",
+        "name": "错层小区",
+        "households": 0,
+        "population": 0,
+        "address": "",
+        "boundary": "",
+        "lat": "",
+        "lng": "",
+    }
+
+    page = admin_client.post(reverse("admin:places_region_add"), form)
+
+    assert page.status_code == 200 and "上级层级不正确" in page.content.decode()
+    assert not Region.objects.filter(code="TE-wrong").exists()

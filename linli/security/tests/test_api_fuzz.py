@@ -5,7 +5,9 @@ content type and body). ``LINLI_FUZZ_ONLY=/api/cases/`` narrows a local run to s
 
 Runs in-process against the Django WSGI application (no server, no network). The number of examples per
 operation is ``LINLI_FUZZ_EXAMPLES`` (default 2, and 1 for the anonymous role on operations that need a
-sign-in: ~120 operations x 5 roles in about a minute on an idle 2-core machine); raise it for a deeper
+sign-in). Roles: anonymous and every ``Role`` (13 in all, one staff account each, anchored by
+``staff_with_role``). Bound: ~120 operations x 13 roles x <= 2 examples, about a minute on an idle 2-core
+machine (each role ~2-6 s plus ~20 s to build the district and load the schema); raise it for a deeper
 local run, e.g. ``LINLI_FUZZ_EXAMPLES=25 pytest linli/security/tests/test_api_fuzz.py`` (found the 500s
 fixed in core/api.py and linli/api.py).
 """
@@ -39,7 +41,7 @@ EXAMPLES = int(os.environ.get("LINLI_FUZZ_EXAMPLES", "2"))
 ONLY = os.environ.get(
     "LINLI_FUZZ_ONLY", ""
 )  # e.g. "/api/cases/": fuzz only the operations whose label has it
-ROLES = ["anonymous", "resident", "grid_worker", "community_secretary", "admin"]
+ROLES = ["anonymous", *Role.values]
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
@@ -73,17 +75,8 @@ def api_operations() -> list[Any]:
 def bearer_for(role: str, district: SmallDistrict) -> dict[str, str]:
     if role == "anonymous":
         return {}
-    if role == "resident":
-        user = ResidentFactory()
-    else:
-        user = staff_with_role(
-            {
-                "grid_worker": Role.GRID_WORKER,
-                "community_secretary": Role.COMMUNITY_SECRETARY,
-                "admin": Role.ADMIN,
-            }[role],
-            district=district,
-        )
+    # One account per role, anchored where the role's membership needs it (grid, community, street, ...).
+    user = ResidentFactory() if role == Role.RESIDENT else staff_with_role(role, district=district)
     _, raw = api_token_create(user=user, name="fuzz")
     return {"Authorization": f"Bearer {raw}"}
 

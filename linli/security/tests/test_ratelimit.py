@@ -116,7 +116,8 @@ def test_the_sign_in_page_answers_429_in_chinese_with_retry_after(
     client: Client, db: None, settings: Any
 ) -> None:
     settings.LINLI_RATE_LIMITS = {**settings.LINLI_RATE_LIMITS, "login": "3/m"}
-    answers = [client.post("/accounts/login/", {"username": "x", "password": "y"}) for _ in range(4)]
+    with time_machine.travel(timezone.now(), tick=False):  # one window, however slow the machine
+        answers = [client.post("/accounts/login/", {"username": "x", "password": "y"}) for _ in range(4)]
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
     body = answers[3].content.decode()
     assert "操作过于频繁" in body and int(answers[3]["Retry-After"]) > 0
@@ -152,6 +153,41 @@ def test_the_public_locate_api_is_rate_limited(client: Client, small_district: A
     answers = [client.get("/api/places/locate", {"lat": grid.lat, "lng": grid.lng}) for _ in range(4)]
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
     assert answers[3].json()["code"] == "rate_limited"
+
+
+PUBLIC_READS = [
+    ("/api/stations/nearest", {"lat": "30.27", "lng": "120.15"}),
+    ("/api/stations/layer", {}),
+    ("/api/stations/", {}),
+    ("/api/stations/999999", {}),
+    ("/api/needs/public/no-such-community", {}),
+    ("/api/cases/public", {}),
+    ("/api/cases/categories", {}),
+]
+
+
+@pytest.mark.parametrize(("path", "params"), PUBLIC_READS, ids=[p for p, _ in PUBLIC_READS])
+def test_every_public_read_api_answers_429_with_a_machine_code_past_its_limit(
+    client: Client, db: None, settings: Any, path: str, params: dict[str, str]
+) -> None:
+    settings.LINLI_RATE_LIMITS = {**settings.LINLI_RATE_LIMITS, "public_api": "3/m"}
+    with time_machine.travel(timezone.now(), tick=False):  # one window for the whole run
+        answers = [client.get(path, params, REMOTE_ADDR="10.9.9.9") for _ in range(4)]
+        other_client = client.get(path, params, REMOTE_ADDR="10.9.9.10")
+
+    assert 429 not in [a.status_code for a in answers[:3]]
+    over = answers[3]
+    assert over.status_code == 429
+    assert over.json()["code"] == "rate_limited" and "频繁" in over.json()["message"]
+    assert over.json()["details"]["retry_after"] == int(over["Retry-After"]) > 0
+    assert other_client.status_code != 429  # counted per client IP
+
+
+def test_the_public_read_apis_share_one_budget_per_client(client: Client, db: None, settings: Any) -> None:
+    settings.LINLI_RATE_LIMITS = {**settings.LINLI_RATE_LIMITS, "public_api": "3/m"}
+    with time_machine.travel(timezone.now(), tick=False):
+        statuses = [client.get(path, params).status_code for path, params in PUBLIC_READS[:4]]
+    assert statuses[3] == 429 and 429 not in statuses[:3]
 
 
 def test_rate_limits_can_be_switched_off(burst_rule: str, settings: Any) -> None:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import threading
+from html.parser import HTMLParser
 from typing import Any
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.test import Client
+from django.urls import reverse
 
 from linli.accounts.forms import MembershipAdminForm
 from linli.accounts.models import Membership, User
@@ -16,6 +19,7 @@ from linli.accounts.services import AccountError, membership_grant
 from linli.accounts.tests.factories import UserFactory, staff_with_role
 from linli.places.tests.factories import SmallDistrict
 from linli.security.duties import duty_violations
+from linli.security.models import AuditEvent, AuditResult
 
 DUTY_ROLES = [Role.ADMIN, Role.SECURITY_ADMIN, Role.AUDITOR]
 
@@ -126,3 +130,188 @@ def test_two_concurrent_grants_of_different_duties_let_exactly_one_through() -> 
 
     assert sorted(run_in_threads(attempt, n=2)) == ["duty_conflict", "ok"]
     assert duty_violations() == []
+
+
+# --- the admin's user page: the superuser flag and the membership rows, checked as a whole -------------
+class _FormFields(HTMLParser):
+    """The values a browser would submit for one form of an admin page (inputs, selects, textareas)."""
+
+    def __init__(self, form_id: str) -> None:
+        super().__init__()
+        self.form_id, self.inside, self.select, self.textarea = form_id, False, "", ""
+        self.data: dict[str, list[str]] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.inside = a.get("id") == self.form_id
+        if not self.inside or not a.get("name") or "disabled" in a:
+            if tag == "option" and self.select and "selected" in a:
+                self.data.setdefault(self.select, []).append(a.get("value", ""))
+            return
+        if tag == "input" and a.get("type") not in {"submit", "button", "checkbox", "radio", "file"}:
+            self.data.setdefault(a["name"], []).append(a.get("value", ""))
+        elif tag == "input" and "checked" in a:
+            self.data.setdefault(a["name"], []).append(a.get("value", "on"))
+        elif tag == "select":
+            self.select = a["name"]
+            self.data.setdefault(self.select, [])
+        elif tag == "textarea":
+            self.textarea = a["name"]
+            self.data[self.textarea] = [""]
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select":
+            self.select = ""
+        elif tag == "textarea":
+            self.textarea = ""
+        elif tag == "form":
+            self.inside = False
+
+    def handle_data(self, data: str) -> None:
+        if self.textarea:
+            self.data[self.textarea][-1] += data
+
+
+def user_page(client: Client, user: User) -> dict[str, Any]:
+    """The user's admin change page as the browser would post it back unchanged."""
+    page = client.get(reverse("admin:accounts_user_change", args=[user.pk]))
+    assert page.status_code == 200
+    parser = _FormFields("user_form")
+    parser.feed(page.content.decode())
+    return {k: v if len(v) != 1 else v[0] for k, v in parser.data.items() if k != "password"}
+
+
+def add_rows(data: dict[str, Any], *rows: dict[str, Any]) -> dict[str, Any]:
+    start = int(data["memberships-TOTAL_FORMS"])
+    for i, row in enumerate(rows, start=start):
+        data.update({f"memberships-{i}-{k}": v for k, v in {"is_active": "on", **row}.items()})
+    data["memberships-TOTAL_FORMS"] = str(start + len(rows))
+    return data
+
+
+@pytest.fixture
+def admin_client(db: None) -> Client:
+    client = Client()
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    return client
+
+
+def refused(response: Any) -> str:
+    assert response.status_code == 200, f"saved ({response.status_code}) instead of refused"
+    body = response.content.decode()
+    assert "三员分立" in body
+    return body
+
+
+def denied_rows() -> list[AuditEvent]:
+    return list(AuditEvent.objects.filter(action="role.grant", result=AuditResult.DENIED))
+
+
+@pytest.mark.parametrize("role", [Role.AUDITOR, Role.SECURITY_ADMIN])
+def test_ticking_superuser_on_an_auditor_or_security_admin_is_refused_in_the_admin(
+    admin_client: Client, small_district: SmallDistrict, role: str
+) -> None:
+    person = staff_with_role(role, district=small_district, username="duty")
+    data = user_page(admin_client, person)
+
+    body = refused(
+        admin_client.post(
+            reverse("admin:accounts_user_change", args=[person.pk]), {**data, "is_superuser": "on"}
+        )
+    )
+
+    assert "不能设为超级用户" in body
+    person.refresh_from_db()
+    assert not person.is_superuser and duty_violations() == []
+    [row] = denied_rows()
+    assert (row.object_id, row.data["via"], row.data["refused"]) == (str(person.pk), "admin", ["user"])
+
+
+def test_ticking_superuser_on_an_ordinary_staff_account_is_saved(
+    admin_client: Client, small_district: SmallDistrict
+) -> None:
+    person = staff_with_role(Role.DISTRICT_STAFF, district=small_district)
+    data = user_page(admin_client, person)
+
+    response = admin_client.post(
+        reverse("admin:accounts_user_change", args=[person.pk]), {**data, "is_superuser": "on"}
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    person.refresh_from_db()
+    assert person.is_superuser and denied_rows() == []
+
+
+def test_two_duties_added_in_one_save_of_the_inline_rows_are_refused(
+    admin_client: Client, small_district: SmallDistrict
+) -> None:
+    person = UserFactory(username="both")
+    auditor_row = {"role": Role.AUDITOR, "region": small_district.district.pk}
+    data = add_rows(user_page(admin_client, person), {"role": Role.ADMIN}, auditor_row)
+
+    body = refused(admin_client.post(reverse("admin:accounts_user_change", args=[person.pk]), data))
+
+    assert "同时是" in body and "系统管理员" in body and "审计员" in body
+    assert not Membership.objects.filter(user=person).exists()
+    assert [r.data["refused"] for r in denied_rows()] == [["memberships"]]
+
+
+def test_a_duty_row_added_with_the_superuser_flag_in_one_save_is_refused(admin_client: Client) -> None:
+    person = UserFactory(username="flag")
+    data = add_rows(user_page(admin_client, person), {"role": Role.SECURITY_ADMIN})
+
+    refused(
+        admin_client.post(
+            reverse("admin:accounts_user_change", args=[person.pk]), {**data, "is_superuser": "on"}
+        )
+    )
+
+    person.refresh_from_db()
+    assert not person.is_superuser and not Membership.objects.filter(user=person).exists()
+
+
+def test_a_second_duty_row_on_an_auditor_is_refused_and_a_plain_role_is_not(
+    admin_client: Client, small_district: SmallDistrict
+) -> None:
+    person = staff_with_role(Role.AUDITOR, district=small_district)
+    url = reverse("admin:accounts_user_change", args=[person.pk])
+
+    refused(admin_client.post(url, add_rows(user_page(admin_client, person), {"role": Role.ADMIN})))
+    district_row = {"role": Role.DISTRICT_STAFF, "region": small_district.district.pk}
+    saved = admin_client.post(url, add_rows(user_page(admin_client, person), district_row))
+
+    assert saved.status_code == 302, saved.content.decode()[:2000]
+    assert sorted(person.memberships.values_list("role", flat=True)) == [Role.AUDITOR, Role.DISTRICT_STAFF]
+
+
+def test_swapping_one_duty_for_another_in_one_save_is_allowed(
+    admin_client: Client, small_district: SmallDistrict
+) -> None:
+    person = staff_with_role(Role.AUDITOR, district=small_district)
+    data = user_page(admin_client, person)
+    data.pop("memberships-0-is_active")  # the auditor's row switched off (an unticked box is not sent) ...
+    add_rows(data, {"role": Role.SECURITY_ADMIN})  # ... and the security admin's added, in one save
+
+    response = admin_client.post(reverse("admin:accounts_user_change", args=[person.pk]), data)
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert duty_violations() == []
+    assert set(person.memberships.filter(is_active=True).values_list("role", flat=True)) == {
+        Role.SECURITY_ADMIN
+    }
+
+
+def test_a_new_user_added_with_two_duties_is_refused(admin_client: Client) -> None:
+    from linli.accounts.tests.factories import PASSWORD
+
+    page = admin_client.get(reverse("admin:accounts_user_add"))
+    parser = _FormFields("user_form")
+    parser.feed(page.content.decode())
+    data = {k: v if len(v) != 1 else v[0] for k, v in parser.data.items()}
+    data.update({"username": "newbie", "password1": PASSWORD + "Aa!", "password2": PASSWORD + "Aa!"})
+    add_rows(data, {"role": Role.ADMIN}, {"role": Role.SECURITY_ADMIN})
+
+    refused(admin_client.post(reverse("admin:accounts_user_add"), data))
+
+    assert not User.objects.filter(username="newbie").exists()

@@ -298,6 +298,16 @@ def test_a_backup_code_works_exactly_once(client: Client, staff: User, otp_on: N
     assert again.status_code == 200 and client.get("/").status_code == 302
 
 
+def test_backup_codes_are_stored_only_as_keyed_hashes(staff: User) -> None:
+    from linli.security.signin import backup_code_digest, backup_codes_issue
+
+    codes = backup_codes_issue(staff)
+    stored = set(StaticToken.objects.filter(device__user=staff).values_list("token", flat=True))
+
+    assert len(codes) == len(stored) == 10 and not stored & set(codes)  # a dump yields no usable code
+    assert stored == {backup_code_digest(c) for c in codes}
+
+
 def test_wrong_second_factor_codes_lock_out_like_wrong_passwords(
     client: Client, staff: User, otp_on: None
 ) -> None:
@@ -443,3 +453,19 @@ def test_demo_accounts_are_refused_in_production(db: None, settings: Any) -> Non
     with pytest.raises(CommandError, match="生产环境不加载演示数据"):
         call_command("seed_demo", "--size", "small")
     assert not User.objects.exists()
+
+
+def test_new_backup_codes_keep_a_session_that_passed_with_a_backup_code(
+    client: Client, staff: User, otp_on: None
+) -> None:
+    from linli.security.signin import backup_codes_issue
+
+    enrolled(staff)
+    code = backup_codes_issue(staff)[0]
+    post_login(client, staff.username, PASSWORD)
+    assert client.post(reverse("accounts:otp_verify"), {"token": code}).status_code == 302
+
+    fresh = backup_codes_issue(staff)  # as the backup-codes page does
+
+    assert client.get("/").status_code == 200  # still signed in and verified
+    assert StaticToken.objects.filter(device__user=staff).count() == 10 and code not in fresh

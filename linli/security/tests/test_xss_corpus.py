@@ -2,7 +2,8 @@
 
 Fields: display names (page header, workbench, admin), unit names, region and grid names (workbench, admin;
 the map's cards fill text with ``textContent`` - the browser test in test_headers_csp.py runs a payload
-through a real map card). Later modules reuse ``xss_corpus.XSS_PAYLOADS`` for their own fields.
+through a real map card). The domain modules' free text (cases, needs, bookings, party, people, stations,
+patrols) goes through the same corpus in ``test_xss_corpus_domains.py``.
 """
 
 from __future__ import annotations

@@ -40,6 +40,34 @@ XSS_PAYLOADS: list[str] = [
 ]
 
 
+# Fragments of the payloads' live markup that no page of ours contains: a page that shortens a field
+# (``truncatechars``) must still not let any of them through. Escaped text keeps e.g. "onerror=alert" but
+# never the "<" in front of it.
+RAW_MARKUP: list[str] = [
+    "<script>alert",
+    "<img src=x",
+    "<svg onload",
+    "<svg><script",
+    "<iframe src=javascript",
+    '<a href="javascript',
+    "<body onload",
+    "<details open",
+    "<input autofocus",
+    "<style>*{",
+    "<math><mtext>",
+    "<b>加粗",
+    "<i>{%",
+    "<x>",
+    "<scr<script>",
+]
+
+
+def assert_no_raw_markup(html: str) -> None:
+    """No live fragment of any payload anywhere in the page (whole or shortened)."""
+    found = [fragment for fragment in RAW_MARKUP if fragment in html]
+    assert not found, f"raw payload markup in the page: {found!r}"
+
+
 def assert_escaped(html: str, payload: str) -> None:
     """The payload is in the page only in its escaped form: no raw tag, no live attribute."""
     assert payload not in html, f"raw payload in the page: {payload!r}"

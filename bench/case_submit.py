@@ -1,0 +1,329 @@
+"""Case submission over HTTP: ``POST /api/cases/`` against a plain one-row insert view on the same stack.
+
+    .venv/bin/python bench/case_submit.py [--requests 2000] [--connections 16] [--repeat 3]
+                                          [--workers 2] [--threads 4] [--port 18766]
+
+Both endpoints are served by one gunicorn on 127.0.0.1 started by the bench, configured as ``make run``
+serves the platform (``gthread``, 2 workers × 4 threads), through the full middleware stack and on the
+same database; ``--connections`` client threads each keep one HTTP/1.1 keep-alive connection and send
+their share of the requests back to back (a closed loop: 16 requests in flight at any time).
+
+- **ours**: ``POST /api/cases/`` (form fields, a bearer token, an ``Idempotency-Key``) as the resident app
+  sends it: token check, locate (grid → estate → community), ladder entry rung, routing, SLA deadlines, the
+  number, the case, its ``submit`` event, the notifications and SMS outbox rows with their delivery tasks,
+  and the "me too" lookup of similar cases nearby for the answer. Every answer must be 201.
+- **limit**: ``POST /bench/insert`` with the same body: a plain Django view (CSRF-exempt, no
+  authentication) that inserts one row (the text) into a bare table and answers 201 with a small JSON.
+  It is appended to the project's URLconf in the bench's own server process only (``application`` below).
+
+Data: the test factories' small district (8 grids, estates, one staff user per role, the catch-all SLA
+policy) and ``--connections`` residents with an API token each; points are uniform over the district,
+categories drawn from four leaves, fixed seed. Database: a throw-away SQLite file, or the PostgreSQL
+database ``linli_bench_case_submit`` when ``DATABASE_URL`` is set (``bench/common.py: bench_database``).
+
+Figures (QUALITY "case submission": ≥ 0.6× the plain insert's req/s, p95 ≤ 50 ms, 0 errors):
+- ``submit.rps``   requests per second, best of ``--repeat`` (the two sides run alternately);
+- ``submit.p95``   the 95th-percentile latency of our best run against the 50 ms budget (ratio ≤ 1×).
+Any non-201 answer on either side is an error: the script reports it and exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.common import bench_database  # noqa: E402
+
+DB_LABEL = bench_database("case_submit")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linli.settings")
+os.environ.setdefault("LINLI_LOG_LEVEL", "WARNING")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.http import HttpRequest, JsonResponse  # noqa: E402
+from django.urls import path  # noqa: E402
+from django.utils import timezone  # noqa: E402
+from django.views.decorators.csrf import csrf_exempt  # noqa: E402
+
+from bench.common import Figure, percentile, print_figures, save_results  # noqa: E402
+
+SEED = 20260603
+PLAIN_TABLE = "bench_plain_row"
+BUDGET_P95_S = 0.050
+TEXTS = [
+    "小区门口垃圾堆了三天没人清运",
+    "路灯不亮,晚上走路很黑",
+    "井盖缺失,有人差点掉下去",
+    "楼下烧烤油烟太大,晚上很吵",
+    "单元门禁坏了一个星期",
+]
+
+
+@csrf_exempt
+def plain_insert(request: HttpRequest) -> JsonResponse:
+    """The limit: one row inserted from the posted text, nothing else."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {PLAIN_TABLE} (text, created_at) VALUES (%s, %s)",  # noqa: S608 - constant name
+            [request.POST.get("text", ""), connection.ops.adapt_datetimefield_value(timezone.now())],
+        )
+    return JsonResponse({"ok": True}, status=201)
+
+
+# The bench's URLconf: the project's plus the plain view, so both pass the same middleware and resolver.
+urlpatterns: list[Any] = []
+
+
+def _urlconf() -> None:
+    import linli.urls
+
+    urlpatterns[:] = [*linli.urls.urlpatterns, path("bench/insert", plain_insert)]
+    settings.ROOT_URLCONF = __name__
+
+
+_app: WSGIHandler | None = None
+
+
+def application(environ: dict[str, Any], start_response: Any) -> Any:
+    """The WSGI app the bench's gunicorn serves: the project plus ``/bench/insert``."""
+    global _app
+    if _app is None:
+        _urlconf()
+        _app = WSGIHandler()
+    return _app(environ, start_response)
+
+
+def _setup(connections: int) -> tuple[list[str], list[int]]:
+    """Migrate, the small district with its staff, one resident + token per connection, the bare table.
+
+    Returns the raw tokens and the category ids the requests use.
+    """
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    # Factory users get a password; the real hasher would cost seconds here and matters to no request.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    from linli.accounts.services import api_token_create
+    from linli.accounts.tests.factories import ResidentFactory
+    from linli.cases.tests.factories import build_world, category
+
+    build_world()
+    tokens = [api_token_create(user=ResidentFactory(), name=f"bench{i}")[1] for i in range(connections)]
+    categories = [
+        category(code).pk for code in ("city.litter", "road.manhole", "road.streetlight", "general.other")
+    ]
+    pk = "BIGSERIAL PRIMARY KEY" if connection.vendor == "postgresql" else "INTEGER PRIMARY KEY AUTOINCREMENT"
+    stamp = "TIMESTAMPTZ" if connection.vendor == "postgresql" else "DATETIME"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TABLE {PLAIN_TABLE} (id {pk}, text TEXT NOT NULL, created_at {stamp} NOT NULL)"
+        )
+    connection.close()  # the server's workers open their own
+    return tokens, categories
+
+
+def _bodies(n: int, categories: list[int], run: int, *, rng: Any) -> list[tuple[bytes, str]]:
+    """``n`` form bodies with their idempotency keys: points uniform over the small district."""
+    from urllib.parse import urlencode
+
+    from linli.places.tests.factories import LAT0, LNG0, STEP
+
+    out = []
+    for i in range(n):
+        lat = LAT0 + 0.0005 + float(rng.random()) * (STEP - 0.001)
+        lng = LNG0 + 0.0005 + float(rng.random()) * (8 * STEP - 0.001)
+        body = urlencode(
+            {
+                "text": TEXTS[int(rng.integers(len(TEXTS)))],
+                "category_id": categories[int(rng.integers(len(categories)))],
+                "lat": f"{lat:.6f}",
+                "lng": f"{lng:.6f}",
+            }
+        ).encode()
+        out.append((body, f"bench-{run:03d}-{i:07d}"))
+    return out
+
+
+class Run:
+    """One closed-loop run: every body posted once over ``connections`` keep-alive connections."""
+
+    def __init__(self, port: int, target: str, bodies: list[tuple[bytes, str]], tokens: list[str]) -> None:
+        self.port, self.target, self.bodies, self.tokens = port, target, bodies, tokens
+        self.latencies: list[float] = []
+        self.errors: list[str] = []
+
+    def __call__(self) -> None:
+        import http.client
+        import time
+        from concurrent.futures import ThreadPoolExecutor
+
+        n = len(self.tokens)
+        chunks = [self.bodies[i::n] for i in range(n)]
+
+        def worker(k: int) -> tuple[list[float], list[str]]:
+            lat: list[float] = []
+            bad: list[str] = []
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            base = {
+                "Host": "127.0.0.1",
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Authorization": f"Bearer {self.tokens[k]}",
+            }
+            try:
+                for body, key in chunks[k]:
+                    start = time.perf_counter()
+                    try:
+                        conn.request("POST", self.target, body=body, headers={**base, "Idempotency-Key": key})
+                        response = conn.getresponse()
+                        payload = response.read()
+                    except (OSError, http.client.HTTPException) as exc:
+                        bad.append(f"{type(exc).__name__}: {exc}")
+                        conn.close()
+                        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+                        continue
+                    lat.append(time.perf_counter() - start)
+                    if response.status != 201:
+                        bad.append(f"{response.status} {payload[:200]!r}")
+            finally:
+                conn.close()
+            return lat, bad
+
+        with ThreadPoolExecutor(n) as pool:
+            results = list(pool.map(worker, range(n)))
+        self.latencies = [x for lat, _ in results for x in lat]
+        self.errors = [e for _, bad in results for e in bad]
+
+
+def _start_gunicorn(port: int, workers: int, threads: int) -> Any:
+    import http.client
+    import subprocess
+    import time
+
+    proc = subprocess.Popen(  # noqa: S603 - fixed arguments, loopback only
+        [
+            sys.executable, "-m", "gunicorn", "bench.case_submit:application",
+            "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
+            "--worker-class", "gthread", "--log-level", "warning",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    for _ in range(150):  # up to 30 s for the workers to boot
+        time.sleep(0.2)
+        if proc.poll() is not None:
+            raise SystemExit("gunicorn exited during start")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/api/cases/categories", headers={"Host": "127.0.0.1"})
+            if conn.getresponse().status == 200:
+                return proc
+        except OSError:
+            continue
+    proc.terminate()
+    raise SystemExit("gunicorn did not start")
+
+
+def main() -> None:
+    import numpy as np
+
+    from bench.common import best_of
+
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--requests", type=int, default=2000, help="requests per timed run")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (make run: 2)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker (make run: 4)")
+    parser.add_argument("--port", type=int, default=18766)
+    args = parser.parse_args()
+
+    tokens, categories = _setup(args.connections)
+    rng = np.random.default_rng(SEED)
+    server = _start_gunicorn(args.port, args.workers, args.threads)
+    errors: list[str] = []
+    try:
+        # Warm-up: every worker thread opens its database connection, builds the locator, loads caches.
+        for target in ("/bench/insert", "/api/cases/"):
+            warm = Run(args.port, target, _bodies(200, categories, 0, rng=rng), tokens)
+            warm()
+            errors += warm.errors
+        limit_s = ours_s = float("inf")
+        ours_best: Run | None = None
+        limit_best: Run | None = None
+        for run in range(1, args.repeat + 1):
+            bodies = _bodies(args.requests, categories, run, rng=rng)
+            limit = Run(args.port, "/bench/insert", bodies, tokens)
+            ours = Run(args.port, "/api/cases/", bodies, tokens)
+            t = best_of(limit, repeat=1)
+            errors += limit.errors
+            if t < limit_s:
+                limit_s, limit_best = t, limit
+            t = best_of(ours, repeat=1)
+            errors += ours.errors
+            if t < ours_s:
+                ours_s, ours_best = t, ours
+    finally:  # the server never outlives the bench
+        server.terminate()
+        server.wait(timeout=30)
+    assert ours_best is not None and limit_best is not None
+
+    from linli.cases.models import Case, CaseEvent
+
+    cases, events = Case.objects.count(), CaseEvent.objects.count()
+    p = {q: percentile(ours_best.latencies, q / 100) * 1e3 for q in (50, 95, 99)}
+    lp = {q: percentile(limit_best.latencies, q / 100) * 1e3 for q in (50, 95, 99)}
+    figures = [
+        Figure(
+            "submit.rps",
+            limit_s,
+            ours_s,
+            target=0.6,
+            higher_is_better=True,
+            items=args.requests,
+            note="req/s vs a plain one-row insert view",
+            extra={"ours_ms": p, "limit_ms": lp},
+        ),
+        Figure(
+            "submit.p95",
+            BUDGET_P95_S,
+            p[95] / 1e3,
+            target=1.0,
+            higher_is_better=False,
+            items=1,
+            note="p95 latency of our best run vs the 50 ms budget",
+        ),
+    ]
+    print(
+        f"{DB_LABEL}; gunicorn gthread {args.workers}×{args.threads}, {args.connections} keep-alive "
+        f"connections, {args.requests} requests per run, best of {args.repeat}; "
+        f"load {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        f"latency ms  ours p50/p95/p99 {p[50]:.1f}/{p[95]:.1f}/{p[99]:.1f}   "
+        f"limit {lp[50]:.1f}/{lp[95]:.1f}/{lp[99]:.1f}   "
+        f"rows: {cases} cases, {events} events"
+    )
+    print_figures(figures)
+    saved = save_results("case_submit", figures, {**vars(args), "database": DB_LABEL, "errors": len(errors)})
+    print(f"saved {saved.relative_to(ROOT)}")
+    if errors:
+        print(f"{len(errors)} requests failed, e.g. {errors[0]}")
+    if errors or any(f.status == "FAIL" for f in figures):
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,197 @@
+"""Hotline import: ``hotline_import`` of a 12345 CSV export against PostgreSQL ``COPY`` of the same file.
+
+    .venv/bin/python bench/hotline_import.py [--rows 50000] [--repeat 3] [--done-share 0.7]
+
+PostgreSQL only (``COPY`` is the limit): the database ``linli_bench_hotline_import`` on the server of
+``DATABASE_URL``, or of ``postgres://postgres@127.0.0.1:5432/linli_bench`` when it is not set; dropped
+and created again, never the developer's or the test suite's database.
+
+Data (fixed seed): the test factories' small district (8 grids with estates, the ladder, a catch-all SLA
+policy) and one CSV file in the documented format (``docs/hotline_import.md``, UTF-8 with BOM) of
+``--rows`` work orders over the past year: every column filled as a real export fills it, a point
+inside the district, a category leaf by name or by ``组/名``, ``--done-share`` of them finished (办结时间, and
+a rating for most) and the others still open.
+
+- **ours**: ``hotline_import(data=…, filename="orders.csv")`` (``linli/integrations/hotline``): decode and
+  parse, check every row, one bulk locate, then in one transaction the numbers, the cases (routing,
+  deadlines) and their events (``submit``, and ``resolve`` + ``rate``/``auto_close`` for finished ones).
+- **limit**: ``COPY bench_hotline_copy FROM STDIN (FORMAT csv, HEADER)`` of the same bytes into a bare table
+  with the file's 13 columns typed (text, timestamptz, double precision), no index, no constraint.
+
+Between runs (untimed) the case tables are truncated and the bare table emptied; each run is checked
+(every row created, the expected number of events). The case table starts empty each run.
+
+Figure (QUALITY "history import": ≥ 0.3× the COPY's rows per second): ``hotline.csv``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.common import bench_database  # noqa: E402
+
+DB_LABEL = bench_database("hotline_import", postgres=True)
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linli.settings")
+os.environ.setdefault("LINLI_LOG_LEVEL", "WARNING")
+
+import django  # noqa: E402
+
+django.setup()
+
+import numpy as np  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.db import connection  # noqa: E402
+
+from bench.common import Figure, best_of, print_figures, save_results  # noqa: E402
+
+SEED = 20260605
+NOW = datetime(2026, 6, 10, 2, 0, tzinfo=UTC)  # the import's "now": every call lies before it
+BARE = "bench_hotline_copy"
+TEXTS = [
+    "人民路井盖缺失,夜间很危险",
+    "小区门口垃圾堆了三天没人清运",
+    "路灯不亮,晚上走路很黑",
+    "楼下烧烤油烟太大,晚上很吵",
+    "单元门禁坏了一个星期",
+    "小区内违章搭建阳光房",
+]
+ADDRESSES = ["人民路12号", "长江东路88号", "幸福小区3栋", "和平街道办事处旁", "滨湖新区5号"]
+RATINGS = ["满意", "满意", "满意", "基本满意", "不满意", ""]
+
+
+def _csv(n: int, done_share: float) -> tuple[bytes, int]:
+    """The export file and how many of its orders are finished."""
+    from linli.integrations.hotline.read import COLUMNS
+    from linli.places.tests.factories import LAT0, LNG0, STEP
+
+    rng = np.random.default_rng(SEED)
+    leaves = ["暴露垃圾", "井盖缺失", "路灯不亮", "其他事项", "路灯/井盖/道路/井盖缺失", "市容环境/暴露垃圾"]
+    called = NOW.timestamp() - rng.uniform(2 * 86400, 365 * 86400, n)
+    finished = called + rng.uniform(3600, 10 * 86400, n)
+    done = rng.random(n) < done_share
+    lat = LAT0 + 0.0005 + rng.random(n) * (STEP - 0.001)
+    lng = LNG0 + 0.0005 + rng.random(n) * (8 * STEP - 0.001)
+    tz = settings.TIME_ZONE
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(tz)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for i in range(n):
+        call = datetime.fromtimestamp(float(called[i]), zone)
+        end = datetime.fromtimestamp(min(float(finished[i]), NOW.timestamp() - 60), zone)
+        writer.writerow(
+            [
+                f"RX{2026000000 + i}",
+                f"{call:%Y-%m-%d %H:%M:%S}",
+                "投诉" if i % 3 else "",
+                leaves[int(rng.integers(len(leaves)))],
+                TEXTS[int(rng.integers(len(TEXTS)))],
+                ADDRESSES[int(rng.integers(len(ADDRESSES)))],
+                f"{lng[i]:.6f}",
+                f"{lat[i]:.6f}",
+                "李先生",
+                f"139{int(rng.integers(10**8)):08d}",
+                "已办结" if done[i] else "办理中",
+                f"{end:%Y-%m-%d %H:%M:%S}" if done[i] else "",
+                RATINGS[int(rng.integers(len(RATINGS)))] if done[i] else "",
+            ]
+        )
+    return buf.getvalue().encode("utf-8-sig"), int(done.sum())
+
+
+def _reset() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {BARE}")
+        cursor.execute("TRUNCATE cases_caseevent, cases_case, cases_casenumbercounter CASCADE")
+        cursor.execute("VACUUM ANALYZE cases_case")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=50_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--done-share", type=float, default=0.7)
+    args = parser.parse_args()
+
+    from django.core.management import call_command
+
+    from linli.cases.models import Case, CaseEvent
+    from linli.cases.tests.factories import build_world
+    from linli.integrations.hotline.services import hotline_import
+
+    call_command("migrate", verbosity=0)
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # factory users only
+    build_world()
+    data, n_done = _csv(args.rows, args.done_share)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TABLE {BARE} (order_no text, called_at timestamptz, kind text, category text, "
+            "content text, address text, lng double precision, lat double precision, contact text, "
+            "phone text, state text, finished_at timestamptz, rating text)"
+        )
+    # The file's text: COPY reads UTF-8 without the BOM (its header line is skipped anyway).
+    copy_sql = f"COPY {BARE} FROM STDIN WITH (FORMAT csv, HEADER true)"
+
+    def limit() -> None:
+        with connection.cursor() as cursor, cursor.cursor.copy(copy_sql) as copy:
+            copy.write(data)
+
+    def ours() -> None:
+        report = hotline_import(data=data, filename="orders.csv", now=NOW)
+        if not report.ok or report.created != args.rows:
+            errors = report.file_error or report.errors[:3]
+            raise SystemExit(f"import created {report.created} of {args.rows}: {errors}")
+
+    limit_s = ours_s = float("inf")
+    for run in range(args.repeat + 1):  # run 0 warms the locator, caches and pages, untimed
+        _reset()
+        t = best_of(limit, repeat=1)
+        limit_s = min(limit_s, t) if run else limit_s
+        _reset()
+        t = best_of(ours, repeat=1)
+        ours_s = min(ours_s, t) if run else ours_s
+    cases, events = Case.objects.count(), CaseEvent.objects.count()
+    if cases != args.rows or events != args.rows + 2 * n_done:
+        raise SystemExit(
+            f"{cases} cases and {events} events, expected {args.rows} and {args.rows + 2 * n_done}"
+        )
+    _reset()
+
+    figures = [
+        Figure(
+            "hotline.csv",
+            limit_s,
+            ours_s,
+            target=0.3,
+            higher_is_better=True,
+            items=args.rows,
+            note="hotline_import vs COPY of the same CSV into a bare table",
+            extra={"events": events, "bytes": len(data)},
+        )
+    ]
+    print(
+        f"{DB_LABEL}; {args.rows:,} orders ({n_done:,} finished), {len(data) / 1e6:.1f} MB CSV, "
+        f"{events:,} events; best of {args.repeat}; load {os.getloadavg()[0]:.1f}"
+    )
+    print_figures(figures)
+    saved = save_results("hotline_import", figures, {**vars(args), "database": DB_LABEL})
+    print(f"saved {saved.relative_to(ROOT)}")
+    if any(f.status == "FAIL" for f in figures):
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
