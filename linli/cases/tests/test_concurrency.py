@@ -106,6 +106,11 @@ def test_fifty_identical_submissions_make_one_case(world: World) -> None:
 def test_fifty_identical_posts_to_the_submission_endpoint_make_one_case(world: World, settings: Any) -> None:
     """REL-1 through HTTP: ``POST /api/cases/`` with one ``Idempotency-Key``, 50 double taps at once, each
     thread its own client in the resident's session (the middleware, auth, validation and answer included)."""
+    if shared_cache_sqlite():
+        # Shared-cache SQLite fails a reader at once ("table is locked") while another thread writes, even
+        # while the answer is being serialised, where a real database waits; the service-level test above
+        # covers REL-1 there. PostgreSQL and a file SQLite database (LINLI_TEST_SQLITE_PATH) run this one.
+        pytest.skip("needs a database where concurrent readers and writers wait")
     # Idempotency is what is tested here; the per-account submission limit (30/h) would answer 429 to
     # some of the 50 and has its own tests.
     settings.LINLI_RATE_LIMITS_ENABLED = False
@@ -133,12 +138,7 @@ def test_fifty_identical_posts_to_the_submission_endpoint_make_one_case(world: W
     assert [r for r in results if isinstance(r, Exception)] == []
     codes = [r.status_code for r in results]
     assert set(codes) <= {200, 201}, [r.content for r in results if r.status_code not in (200, 201)]
-    if shared_cache_sqlite():
-        # A "table is locked" after the commit (answering, reading "similar") makes that thread retry,
-        # like a phone whose answer was lost: its retry gets 200 with the same case. At most one 201.
-        assert codes.count(201) <= 1
-    else:  # the losers wait on the winner's row and get 200; exactly one 201
-        assert codes.count(201) == 1
+    assert codes.count(201) == 1  # the losers wait on the winner's row and get 200
     numbers = {r.json()["case"]["number"] for r in results}
     case = Case.objects.get(idempotency_key="double-tap-0000000001")
     assert numbers == {case.number} and case.reporter_id == world.resident.pk
