@@ -21,8 +21,15 @@ from django.utils.translation import gettext_lazy as _
 from linli.places.geojson_export import geojson_export
 from linli.places.geojson_io import GCJ02, WGS84, geojson_import
 from linli.places.geometry import GeometryError, geometry_from_geojson
-from linli.places.models import PARENT_LEVEL, GeometryVersion, Grid, Level, Region
-from linli.places.services import PlacesError, grid_create, grid_update, region_create, region_update
+from linli.places.models import GeometryVersion, Grid, Region
+from linli.places.services import (
+    PlacesError,
+    grid_create,
+    grid_update,
+    region_create,
+    region_placement_check,
+    region_update,
+)
 from linli.security.audit import audit_record
 from linli.security.models import AuditResult
 
@@ -164,21 +171,17 @@ class RegionAdminForm(forms.ModelForm):
         lat, lng = data.get("lat"), data.get("lng")
         if (lat is None) != (lng is None):
             raise ValidationError(_("纬度和经度须同时填写"))
-        if self.instance.pk is None:
-            level, parent, code = data.get("level") or "", data.get("parent"), data.get("code") or ""
-            expected = PARENT_LEVEL.get(level, "?")
-            wrong_root = expected is None and parent is not None
-            wrong_parent = expected not in (None, "?") and (parent is None or parent.level != expected)
-            if level and (wrong_root or wrong_parent):
-                self.add_error(
-                    "parent",
-                    _("上级层级不正确:%(level)s的上级应为%(parent)s")
-                    % {"level": Level(level).label, "parent": Level(expected).label if expected else _("无")},
+        if self.instance.pk is None and data.get("level"):
+            try:
+                region_placement_check(
+                    parent=data.get("parent"),
+                    level=data["level"],
+                    code=data.get("code") or "",
+                    name=data.get("name") or "",
                 )
-            if "/" in code:
-                self.add_error("code", _("编码不能包含“/”"))
-            elif parent is not None and Region.objects.filter(path=f"{parent.path}{code}/").exists():
-                self.add_error("code", _("该上级下已有此编码"))
+            except PlacesError as exc:
+                field = {"invalid_parent": "parent", "invalid_level": "level"}.get(exc.code, "code")
+                self.add_error(field, exc.message)
         return data
 
 

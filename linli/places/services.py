@@ -52,6 +52,22 @@ def _apply_geometry(obj: Region | Grid, boundary: Any | None, *, point: tuple[fl
         obj.area_m2 = None
 
 
+def region_placement_check(*, parent: Region | None, level: str, code: str, name: str) -> None:
+    """Where a new region may go: the parent one level up (none for the district), a code without "/"
+    that its parent does not have yet. Raises PlacesError; the admin form calls it before saving."""
+    expected_parent = PARENT_LEVEL.get(level, "?")
+    if expected_parent == "?":
+        raise PlacesError("invalid_level", f"未知层级: {level}")
+    if (parent is None) != (expected_parent is None) or (
+        parent is not None and parent.level != expected_parent
+    ):
+        raise PlacesError("invalid_parent", f"{name}: 上级层级不正确")
+    if not code or "/" in code:
+        raise PlacesError("invalid_code", f"{name}: 编码不能为空或包含“/”")
+    if Region.objects.filter(path=(parent.path if parent else "/") + code + "/").exists():
+        raise PlacesError("duplicate_code", f"{name}: 该上级下已有此编码")
+
+
 def region_create(
     *,
     parent: Region | None,
@@ -65,15 +81,7 @@ def region_create(
     address: str = "",
     bump_version: bool = True,
 ) -> Region:
-    expected_parent = PARENT_LEVEL.get(level, "?")
-    if expected_parent == "?":
-        raise PlacesError("invalid_level", f"未知层级: {level}")
-    if (parent is None) != (expected_parent is None) or (
-        parent is not None and parent.level != expected_parent
-    ):
-        raise PlacesError("invalid_parent", f"{name}: 上级层级不正确")
-    if not code or "/" in code:
-        raise PlacesError("invalid_code", f"{name}: 编码不能为空或包含“/”")
+    region_placement_check(parent=parent, level=level, code=code, name=name)
     region = Region(
         parent=parent,
         level=level,

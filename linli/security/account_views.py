@@ -3,6 +3,9 @@ authenticator or lift its lockout, each with a reason and audited (``linli.secur
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
@@ -85,60 +88,61 @@ def security_account(request: HttpRequest, user_id: int) -> HttpResponse:
     return _detail(request, _account(request, user_id))
 
 
-@require_POST
-def security_account_otp_reset(request: HttpRequest, user_id: int) -> HttpResponse:
+def _account_action(
+    request: HttpRequest,
+    user_id: int,
+    *,
+    prefix: str,
+    act: Callable[..., Any],
+    done: Callable[[User, Any], str],
+) -> HttpResponse:
+    """One action form (``prefix`` "otp" or "unlock"): reason checked, the service called, the result said."""
     if (early := _security_admin_only(request)) is not None:
         return early
     account = _account(request, user_id)
-    form = AccountActionForm(request.POST, prefix="otp")
+    form = AccountActionForm(request.POST, prefix=prefix)
     if not form.is_valid():
-        return _detail(request, account, otp_form=form, status=400)
+        return _detail(request, account, status=400, **{f"{prefix}_form": form})
     try:
-        done = account_otp_reset(
-            account=account,
-            actor=request.user,  # type: ignore[arg-type]
-            reason=form.cleaned_data["reason"],
-            request=request,
-        )
+        result = act(account=account, actor=request.user, reason=form.cleaned_data["reason"], request=request)
     except AccountControlError as exc:
         form.add_error(None, exc.message)
-        return _detail(request, account, otp_form=form, status=403 if exc.code == "self_action" else 400)
-    messages.success(
-        request,
-        _(
-            "已重置 %(name)s 的动态口令:删除 %(devices)d 个认证器、%(sets)d 组备用码,注销 %(tokens)d 个接口令牌。该账号下次登录时须重新绑定。"
-        )
-        % {
-            "name": account.get_username(),
-            "devices": done.authenticators,
-            "sets": done.backup_code_sets,
-            "tokens": done.api_tokens_revoked,
-        },
-    )
+        status = 403 if exc.code == "self_action" else 400
+        return _detail(request, account, status=status, **{f"{prefix}_form": form})
+    messages.success(request, done(account, result))
     return redirect("security:account", user_id=account.pk)
+
+
+@require_POST
+def security_account_otp_reset(request: HttpRequest, user_id: int) -> HttpResponse:
+    return _account_action(
+        request,
+        user_id,
+        prefix="otp",
+        act=account_otp_reset,
+        done=lambda account, reset: (
+            _(
+                "已重置 %(name)s 的动态口令:删除 %(devices)d 个认证器、%(sets)d 组备用码,注销 %(tokens)d 个接口令牌。该账号下次登录时须重新绑定。"
+            )
+            % {
+                "name": account.get_username(),
+                "devices": reset.authenticators,
+                "sets": reset.backup_code_sets,
+                "tokens": reset.api_tokens_revoked,
+            }
+        ),
+    )
 
 
 @require_POST
 def security_account_unlock(request: HttpRequest, user_id: int) -> HttpResponse:
-    if (early := _security_admin_only(request)) is not None:
-        return early
-    account = _account(request, user_id)
-    form = AccountActionForm(request.POST, prefix="unlock")
-    if not form.is_valid():
-        return _detail(request, account, unlock_form=form, status=400)
-    try:
-        cleared = account_lockout_clear(
-            account=account,
-            actor=request.user,  # type: ignore[arg-type]
-            reason=form.cleaned_data["reason"],
-            request=request,
-        )
-    except AccountControlError as exc:
-        form.add_error(None, exc.message)
-        return _detail(request, account, unlock_form=form, status=403 if exc.code == "self_action" else 400)
-    messages.success(
+    return _account_action(
         request,
-        _("已解除 %(name)s 的登录锁定(清除 %(count)d 条失败记录)。")
-        % {"name": account.get_username(), "count": cleared},
+        user_id,
+        prefix="unlock",
+        act=account_lockout_clear,
+        done=lambda account, cleared: (
+            _("已解除 %(name)s 的登录锁定(清除 %(count)d 条失败记录)。")
+            % {"name": account.get_username(), "count": cleared}
+        ),
     )
-    return redirect("security:account", user_id=account.pk)
