@@ -31,6 +31,7 @@ _DB = os.environ.setdefault(
     "LINLI_BENCH_NEAREST_DB", str(Path(tempfile.mkdtemp(prefix="linli-bench-nearest-")) / "bench.sqlite3")
 )
 os.environ["LINLI_SQLITE_PATH"] = _DB
+os.environ.setdefault("LINLI_RATE_LIMITS_ENABLED", "0")  # documented switch for benchmarks (bench/common.py)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linli.settings")
 os.environ.setdefault("LINLI_LOG_LEVEL", "WARNING")
 
