@@ -508,6 +508,7 @@ class CaseEvent(models.Model):
 class AttachmentKind(models.TextChoices):
     REPORT = "report", _("上报照片")
     RESULT = "result", _("办理结果照片")
+    PROGRESS = "progress", _("办理进展照片")  # sent with an external system's progress update (Open311)
 
 
 class CaseAttachment(models.Model):
