@@ -3,7 +3,7 @@ closing, publication (公示) and notes. Thin wrappers on ``case_transition`` li
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,8 +12,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from linli.accounts.models import User
+from linli.cases.attachments import PreparedImage, attachment_ingest, images_prepare
 from linli.cases.errors import CaseError
-from linli.cases.models import Case, CaseEvent, CaseKind, Rating
+from linli.cases.models import AttachmentKind, Case, CaseEvent, CaseKind, Rating
 from linli.cases.services.workflow import fresh_deadlines, note_clean
 from linli.cases.transitions import case_transition
 
@@ -117,16 +118,20 @@ def case_external_update(
     ref: str,
     note: str,
     data: Mapping[str, Any] | None = None,
+    photos: Sequence[bytes | PreparedImage] = (),
     now: datetime | None = None,
 ) -> ExternalUpdate:
     """办理进展 posted by an external system (``source``, e.g. ``open311:<client>``): a public note.
 
     Idempotent by the system's own id for the update (``ref``): the check runs under the case's row lock,
-    so a retry, or two racing posts of one update, record it once.
+    so a retry, or two racing posts of one update, record it once (and store its photos once).
+    ``photos`` are re-encoded like every case photo and attached to the update's event; like the
+    reporter's own photos they are shown publicly only once the case is solved and published (公示).
     """
     note = note_clean(note)
     if not note:
         raise CaseError("note_required", "请填写办理进展")
+    prepared = images_prepare(photos)  # before the transaction: decoding is slow
     with transaction.atomic():
         if not Case.objects.select_for_update().filter(pk=case_id).exists():
             raise CaseError("not_found", "工单不存在或无权访问", status=404)
@@ -148,4 +153,12 @@ def case_external_update(
             data={**(data or {}), "source": source, "ref": ref},
             now=now,
         )
+        for image in prepared:
+            attachment_ingest(
+                case=result.case,
+                upload=image,
+                kind=AttachmentKind.PROGRESS,
+                is_public=True,
+                event=result.event,
+            )
     return ExternalUpdate(event=result.event, created=True)

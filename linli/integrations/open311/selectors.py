@@ -192,16 +192,33 @@ def updates_list(*, start: datetime, end: datetime | None, limit: int = 1000) ->
     )
 
 
-def update_dict(event: CaseEvent) -> dict[str, Any]:
+def update_photos(events: Sequence[CaseEvent]) -> dict[int, int]:
+    """The first public photo attached to each event (result photos of a resolve, an update's media)."""
+    found: dict[int, int] = {}
+    rows = (
+        CaseAttachment.objects.filter(event_id__in=[e.pk for e in events], is_public=True)
+        .order_by("id")
+        .values_list("event_id", "id")
+    )
+    for event_id, photo_id in rows:
+        found.setdefault(event_id, photo_id)
+    return found
+
+
+def update_dict(event: CaseEvent, *, base: str, photo_id: int | None = None) -> dict[str, Any]:
     info = STATUS_INFO.get(event.to_status)
     status = SPEC_STATUS[StatusCategory(info.category)] if info else "open"
+    media_url = ""
+    if photo_id is not None and event.case.status_category == StatusCategory.DONE:
+        # The 公示 rule of request_dict: photos only with a solved, published case.
+        media_url = base + reverse("cases:public_photo", args=[event.case.pk, photo_id])
     return {
         "update_id": str(event.pk),
         "service_request_id": event.case.number,
         "status": status,
         "updated_datetime": event.created_at,
         "description": _label(event.action),  # the step's name, never its note
-        "media_url": "",
+        "media_url": media_url,
     }
 
 
@@ -219,5 +236,6 @@ __all__ = [
     "services_list",
     "token_resolve",
     "update_dict",
+    "update_photos",
     "updates_list",
 ]

@@ -7,6 +7,7 @@ note on the timeline, idempotent by the client's own update id).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from linli.cases.errors import CaseError
@@ -31,12 +32,14 @@ def open311_update_post(
     update_id: str = "",
     status: str = "",
     updated_datetime: datetime | None = None,
+    photos: Sequence[bytes] = (),
 ) -> ExternalUpdate:
     """Record ``description`` as a progress update (办理进展) on the case numbered ``service_request_id``.
 
     A case the client may not update answers like one that does not exist (404): a key does not reveal
     other units' cases. ``status`` and ``updated_datetime`` are recorded with the event; they do not move
-    the case (its handling steps are taken in the workbench, by people).
+    the case (its handling steps are taken in the workbench, by people). ``photos`` (the ``media``
+    uploads) are attached to the update.
     """
     row = (
         Case.objects.filter(number=service_request_id)
@@ -55,6 +58,7 @@ def open311_update_post(
             "status": status,
             "updated_datetime": updated_datetime.isoformat() if updated_datetime else "",
         },
+        photos=photos,
     )
 
 

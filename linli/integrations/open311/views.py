@@ -190,7 +190,9 @@ def updates(request: HttpRequest, *, fmt: str) -> HttpResponse:
     if start is None:
         raise Open311Error(400, "start_date_required", "请提供 start_date")
     events = sel.updates_list(start=start, end=_date(request, "end_date"))
-    body = [sel.update_dict(e) for e in events]
+    photos = sel.update_photos(events)
+    base = _base(request)
+    body = [sel.update_dict(e, base=base, photo_id=photos.get(e.pk)) for e in events]
     return respond(fmt, body, root="service_request_updates", item="request_update")
 
 
@@ -227,6 +229,12 @@ def _update_create(request: HttpRequest, fmt: str) -> HttpResponse:
     status = request.POST.get("status", "").strip().lower()
     if len(status) > 40:
         raise Open311Error(400, "invalid_status", "status 不能超过40个字符")
+    media = request.FILES.getlist("media")
+    if len(media) > MAX_MEDIA:
+        raise Open311Error(400, "too_many_photos", f"最多上传{MAX_MEDIA}张图片")
+    if request.POST.get("media_url", "").strip():
+        # We never fetch from other hosts (an image URL could point anywhere, inside our network too).
+        raise Open311Error(400, "media_url_unsupported", "不支持 media_url,请以 media 字段上传图片")
     result = open311_update_post(
         client=client,
         service_request_id=service_request_id,
@@ -234,6 +242,7 @@ def _update_create(request: HttpRequest, fmt: str) -> HttpResponse:
         update_id=update_id,
         status=status,
         updated_datetime=_date(request, "updated_datetime", post=True),
+        photos=[f.read() for f in media],
     )
     body = [{"update_id": str(result.event.pk)}]
     return respond(

@@ -3,6 +3,7 @@ request, API-key protected, idempotent by its own update id, answered field by f
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
@@ -10,12 +11,20 @@ from django.test import Client
 
 from linli.accounts.models import Unit, UnitKind
 from linli.accounts.tests.factories import ResidentFactory
-from linli.cases.models import Case, CaseEvent, Channel
+from linli.cases.models import (
+    AttachmentKind,
+    Case,
+    CaseAttachment,
+    CaseEvent,
+    Channel,
+    Status,
+    StatusCategory,
+)
 from linli.cases.services import case_submit
 from linli.cases.tests.factories import category, grid_point
 from linli.integrations.models import Open311Client
 from linli.integrations.open311.clients import open311_client_issue
-from linli.integrations.tests.test_open311 import BASE, _xml
+from linli.integrations.tests.test_open311 import BASE, _jpeg, _xml
 from linli.notifications.models import Notification
 from linli.places.tests.factories import SmallDistrict
 
@@ -160,6 +169,21 @@ def test_update_errors_follow_the_spec(client: Client, district: SmallDistrict, 
         ({**_update(number, issued.raw_key), "update_id": "x" * 65}, 400, "invalid_update_id"),
         ({**_update(number, issued.raw_key), "updated_datetime": "yesterday"}, 400, "invalid_date"),
         ({**_update("20990101-000001", issued.raw_key)}, 404, "not_found"),
+        (
+            {**_update(number, issued.raw_key), "media_url": "http://10.0.0.1/x.jpg"},
+            400,
+            "media_url_unsupported",
+        ),
+        (
+            {**_update(number, issued.raw_key), "media": io.BytesIO(b"GIF89a no")},
+            400,
+            "image_type_not_allowed",
+        ),
+        (
+            {**_update(number, issued.raw_key), "media": [io.BytesIO(_jpeg()) for _ in range(10)]},
+            400,
+            "too_many_photos",
+        ),
     ]
     for form, status, code in cases:
         response = client.post(f"{URL}.{fmt}", form)
@@ -172,3 +196,35 @@ def test_update_errors_follow_the_spec(client: Client, district: SmallDistrict, 
             assert root.tag == "errors" and root.findtext("error/code") == str(status)
             assert root.findtext("error/description").startswith(f"{code}:")
     assert not CaseEvent.objects.filter(action="external_update").exists()
+
+
+def test_an_updates_photo_is_stored_clean_and_listed_once_the_case_is_solved_and_public(
+    client: Client, district: SmallDistrict
+) -> None:
+    # given a request POSTed by a client, which sends a progress update with a photo
+    issued = open311_client_issue(name="市民通App")
+    number = _post_request(client, district, issued.raw_key)
+    form = {**_update(number, issued.raw_key, update_id="fms-9"), "media": io.BytesIO(_jpeg())}
+    assert client.post(f"{URL}.json", form).status_code == 201
+    event = CaseEvent.objects.get(case__number=number, action="external_update")
+    photo = CaseAttachment.objects.get(event=event)
+    assert (photo.kind, photo.is_public, photo.content_type) == (AttachmentKind.PROGRESS, True, "image/jpeg")
+    # a retry of the same update stores nothing new
+    retry = {**_update(number, issued.raw_key, update_id="fms-9"), "media": io.BytesIO(_jpeg())}
+    assert client.post(f"{URL}.json", retry).status_code == 200
+    assert CaseAttachment.objects.filter(case__number=number, kind=AttachmentKind.PROGRESS).count() == 1
+
+    def listed() -> dict[str, Any]:
+        rows = client.get(f"{URL}.json?start_date=2000-01-01T00:00:00Z").json()
+        return next(u for u in rows if u["update_id"] == str(event.pk))
+
+    # while the case is open, the photo is not shown (the 公示 rule: only with a solved case)
+    assert listed()["media_url"] == ""
+    # when it is solved (and published), the update links the photo, and the link serves it
+    Case.objects.filter(number=number).update(status=Status.CLOSED, status_category=StatusCategory.DONE)
+    url = listed()["media_url"]
+    assert url.endswith(f"/photos/{photo.pk}/"), url
+    served = client.get(url.removeprefix("http://testserver"))
+    assert served.status_code == 200 and served["Content-Type"] == "image/jpeg"
+    xml = _xml(client.get(f"{URL}.xml?start_date=2000-01-01T00:00:00Z").content)
+    assert url in [u.findtext("media_url") for u in xml.findall("request_update")]
