@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.forms import UserChangeForm, UsernameField
+from django.db import transaction
 from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext_lazy as _
 
@@ -45,11 +46,19 @@ class OtpTokenForm(forms.Form):
         return token
 
 
+def user_row_lock(user_id: int) -> None:
+    """Take the account's row lock, as ``membership_grant`` does, before reading its duties: concurrent
+    saves for one person then queue, and the second one sees what the first stored (AC-5). Only inside
+    a transaction (the admin's views are atomic); on SQLite IMMEDIATE transactions already queue."""
+    if transaction.get_connection().in_atomic_block:
+        list(User.objects.select_for_update().filter(pk=user_id).values_list("pk", flat=True))
+
+
 class MembershipAdminForm(forms.ModelForm):
     """The admin's membership form refuses a grant that breaks the separation of duties (AC-5).
 
-    Only validation: the same rule ``membership_grant`` enforces under a lock; ``linli_check_duties``
-    reports anything that got past both.
+    Only validation: the same rule ``membership_grant`` enforces, read under the same lock (the
+    account's row); ``linli_check_duties`` reports anything that got past both.
     """
 
     # False on the user page's inline rows: ``MembershipInlineFormSet`` checks them together instead.
@@ -65,6 +74,7 @@ class MembershipAdminForm(forms.ModelForm):
             return cleaned
         user, role = cleaned.get("user") or getattr(self.instance, "user", None), cleaned.get("role")
         if user is not None and user.pk is not None and role and cleaned.get("is_active", True):
+            user_row_lock(user.pk)
             held = duties_held(user)
             if self.instance.pk is not None and self.instance.is_active:
                 # Editing this row: its current duty is being replaced, not added to.
@@ -97,6 +107,9 @@ class UserAdminChangeForm(UserChangeForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        if self.instance.pk is not None:
+            # Before the inline rows are checked (after this form), so they too read the locked state.
+            user_row_lock(self.instance.pk)
         if cleaned.get("is_superuser") and self.instance.pk is not None:
             others = sorted(duties_held(self.instance) - {SYSTEM})
             if others:

@@ -315,3 +315,53 @@ def test_a_new_user_added_with_two_duties_is_refused(admin_client: Client) -> No
     refused(admin_client.post(reverse("admin:accounts_user_add"), data))
 
     assert not User.objects.filter(username="newbie").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("page", ["membership", "user"])
+def test_an_admin_save_waits_for_a_concurrent_grant_and_then_refuses_the_second_duty(page: str) -> None:
+    from django.db import connection, transaction
+
+    if connection.vendor != "postgresql":
+        pytest.skip(
+            "SQLite's IMMEDIATE transactions queue every writer at BEGIN; the row lock is PostgreSQL's"
+        )
+    # given an account, and a grant of the security-admin role holding its row lock in another connection
+    person = UserFactory(username="racer")
+    root = UserFactory(username="root", is_staff=True, is_superuser=True)
+    locked, release = threading.Event(), threading.Event()
+
+    def grant_auditor() -> None:
+        try:
+            with transaction.atomic():
+                User.objects.select_for_update().get(pk=person.pk)
+                Membership.objects.create(user=person, role=Role.SECURITY_ADMIN, is_active=True)
+                locked.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    other = threading.Thread(target=grant_auditor)
+    other.start()
+    assert locked.wait(10)
+    client = Client()
+    client.force_login(root)
+    data = user_page(client, person) if page == "user" else {}
+    # when the admin grants the system-admin duty meanwhile (the save has to wait for the lock)
+    threading.Timer(0.5, release.set).start()
+    if page == "user":
+        response = client.post(
+            reverse("admin:accounts_user_change", args=[person.pk]), {**data, "is_superuser": "on"}
+        )
+    else:
+        response = client.post(
+            reverse("admin:accounts_membership_add"),
+            {"user": person.pk, "role": Role.ADMIN, "is_active": "on"},
+        )
+    other.join(10)
+    # then it saw the security-admin role once the other grant committed, and refused
+    refused(response)
+    person.refresh_from_db()
+    assert not person.is_superuser
+    assert not Membership.objects.filter(user=person, role=Role.ADMIN).exists()
+    assert duty_violations() == []
