@@ -133,7 +133,7 @@ def steward_create(request: HttpRequest, payload: StewardIn) -> Any:
     community = Region.objects.filter(pk=payload.community_id, level=Level.COMMUNITY).first()
     probe = Steward(region_path=community.path if community else "", grid_id=payload.grid_id)
     if community is None or not may(user, Capability.STEWARDS_MANAGE, probe):
-        raise Http404
+        not_found(Region, payload.community_id)  # an existing community out of scope is audited (AUD-1)
     grid = Grid.objects.filter(pk=payload.grid_id).first() if payload.grid_id else None
     if payload.grid_id and grid is None:
         raise ApiError("grid_out_of_community", "网格不属于该社区", status=400)

@@ -150,3 +150,39 @@ def test_the_card_lists_the_grid_worker_of_the_buildings_grid(client: Client, pe
 
     assert [(w["name"], w["duty_phone"]) for w in mine["grid_workers"]] == [("马琴兰", "0816 234 5678")]
     assert theirs["grid_workers"] == []
+
+
+@pytest.mark.django_db
+def test_registering_outside_ones_scope_is_refused_as_missing_and_audited(
+    client: Client, people: People
+) -> None:
+    from linli.security.models import AuditEvent, AuditResult
+
+    def denials() -> list[AuditEvent]:
+        return list(
+            AuditEvent.objects.filter(action="access.denied", result=AuditResult.DENIED).order_by("id")
+        )
+
+    # given secretary0, who manages community 0's stewards, and a grid worker, who may only read the registry
+    client.force_login(people.users["secretary0"])
+    body = {
+        "kind": StewardKind.STUDENT,
+        "name": "王五",
+        "duty": "助老",
+        "community_id": people.d.communities[1].pk,
+    }
+    # when the secretary registers a steward in community 1 (API)
+    answer = client.post("/api/people/stewards", body, content_type="application/json")
+    # then it is answered like a missing community, and the refusal is in the audit trail
+    assert answer.status_code == 404, answer.content
+    [row] = denials()
+    assert (row.object_type, row.object_id) == ("places.region", str(people.d.communities[1].pk))
+    assert not Steward.objects.filter(name="王五").exists()
+
+    # when the grid worker posts the registry page's form
+    client.force_login(people.users["grid0"])
+    page = client.post("/people/stewards/", {"kind": StewardKind.STUDENT, "name": "赵六", "duty": "助老"})
+    # then the same: 404, audited, nothing saved
+    assert page.status_code == 404
+    assert len(denials()) == 2 and denials()[-1].data["reason"] == "no_capability"
+    assert not Steward.objects.filter(name="赵六").exists()

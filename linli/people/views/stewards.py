@@ -32,6 +32,7 @@ from linli.people.services import (
 from linli.people.transitions import TRANSITIONS, actions_from
 from linli.people.views.common import gate, missing, user_of
 from linli.places.models import Level, Region
+from linli.security.denials import ScopeDenied
 from linli.security.qr import qr_svg
 from linli.security.uploads import serve_upload
 
@@ -54,7 +55,7 @@ def stewards(request: HttpRequest) -> HttpResponse:
     form = StewardForm(request.POST or None, communities=communities)
     if request.method == "POST":
         if not manage:
-            raise Http404
+            raise ScopeDenied(reason="no_capability")  # audited (AUD-1), answered as a missing page
         if form.is_valid():
             d = form.cleaned_data
             community = Region.objects.get(pk=int(d["community"]))
