@@ -1,23 +1,17 @@
-"""Which unit is responsible for a case: RoutingRule rows, the deepest region first, then the nearest category."""
+"""Which unit is responsible for a case: RoutingRule rows, the deepest region first, then the nearest category.
+
+The rules and the category tree come from the process's snapshot (``linli.cases.rules_cache``): routing a
+case costs no query.
+"""
 
 from __future__ import annotations
 
-from django.db.models import Q
-
-from linli.cases.models import Category, RoutingRule
-
 
 def category_chain(category_id: int | None) -> list[int]:
-    """The category and its ancestors, nearest first (the tree is small; one query)."""
-    if category_id is None:
-        return []
-    parents = dict(Category.objects.values_list("id", "parent_id"))
-    chain: list[int] = []
-    current: int | None = category_id
-    while current is not None and current not in chain:
-        chain.append(current)
-        current = parents.get(current)
-    return chain
+    """The category and its ancestors, nearest first."""
+    from linli.cases.rules_cache import case_rules  # lazy: rules_cache imports the models via this package
+
+    return case_rules().category_chain(category_id)
 
 
 def path_prefixes(region_path: str) -> list[str]:
@@ -28,19 +22,20 @@ def path_prefixes(region_path: str) -> list[str]:
 
 def route_unit(*, category_id: int | None, region_path: str) -> int | None:
     """The id of the responsible unit, or None (the dispatcher of the case's level decides at triage)."""
-    chain = category_chain(category_id)
-    prefixes = path_prefixes(region_path)
-    rules = (
-        RoutingRule.objects.filter(is_active=True, unit__is_active=True)
-        .filter(Q(region__isnull=True) | Q(region__path__in=prefixes))
-        .filter(Q(category__isnull=True) | Q(category_id__in=chain))
-        .values_list("unit_id", "region__path", "category_id")
-    )
+    from linli.cases.rules_cache import case_rules
+
+    rules = case_rules()
+    chain = rules.category_chain(category_id)
+    prefixes = set(path_prefixes(region_path))
     best: tuple[tuple[int, int], int] | None = None
-    for unit_id, path, cat_id in rules:
-        region_score = len(path) if path else 0
-        cat_score = 0 if cat_id is None else len(chain) - chain.index(cat_id)
+    for route in rules.routes:
+        if route.region_path is not None and route.region_path not in prefixes:
+            continue
+        if route.category_id is not None and route.category_id not in chain:
+            continue
+        region_score = len(route.region_path) if route.region_path else 0
+        cat_score = 0 if route.category_id is None else len(chain) - chain.index(route.category_id)
         score = (region_score, cat_score)
         if best is None or score > best[0]:
-            best = (score, unit_id)
+            best = (score, route.unit_id)
     return best[1] if best else None

@@ -57,12 +57,16 @@ DEFAULT_TERMS = Terms(
 )
 
 
+# (id, kind, category_id, level, triage_hours, accept_hours, resolve_amount, resolve_unit, warn_fraction)
+PolicyRow = tuple[int, str, int | None, str, Decimal, Decimal, Decimal, str, Decimal]
+
+
 class PolicyBook:
     """All active policies and the category tree, loaded once: ``terms()`` is then pure Python."""
 
     def __init__(
         self,
-        rows: Sequence[tuple[int, str, int | None, str, Decimal, Decimal, Decimal, str, Decimal]],
+        rows: Sequence[PolicyRow],
         parents: Mapping[int, int | None],
     ) -> None:
         self.rows = list(rows)
@@ -112,8 +116,9 @@ class PolicyBook:
         return result
 
 
-def policy_book_load() -> PolicyBook:
-    rows = list(
+def policy_rows_load() -> list[PolicyRow]:
+    """The active policies as ``PolicyBook`` takes them (one query)."""
+    return list(
         SlaPolicy.objects.filter(is_active=True).values_list(
             "id",
             "kind",
@@ -126,12 +131,23 @@ def policy_book_load() -> PolicyBook:
             "warn_fraction",
         )
     )
+
+
+def policy_book_load() -> PolicyBook:
+    """A fresh book from the database (the sweep and bulk imports: once per run)."""
     parents = dict(Category.objects.values_list("id", "parent_id"))
-    return PolicyBook(rows, parents)
+    return PolicyBook(policy_rows_load(), parents)
+
+
+def policy_book_cached() -> PolicyBook:
+    """The process's book (``linli.cases.rules_cache``): no query on the request path."""
+    from linli.cases.rules_cache import case_rules  # lazy: rules_cache imports this module
+
+    return case_rules().book
 
 
 def terms_for(*, kind: str, category_id: int | None, level: str) -> Terms:
-    return policy_book_load().terms(kind=kind, category_id=category_id, level=level)
+    return policy_book_cached().terms(kind=kind, category_id=category_id, level=level)
 
 
 @dataclass(frozen=True)
@@ -207,7 +223,21 @@ def accept_deadline(*, start: datetime, terms: Terms) -> AcceptClock:
 
 
 def deadlines_compute_many(starts: Sequence[datetime], terms: Sequence[Terms]) -> list[Deadlines]:
-    """``deadlines_compute`` for N cases with no query per case (the SLA sweep)."""
+    """``deadlines_compute`` for N cases with no query per case (the SLA sweep).
+
+    Computed once per distinct (start, terms): a sweep's batch is mostly one wave (every "N working days"
+    deadline ends at close of business), so 10 k escalations share a handful of starts and policies.
+    Equal pairs get the same ``Deadlines`` object.
+    """
+    if len(starts) != len(terms):
+        raise ValueError("one terms per start")
+    groups: dict[tuple[datetime, Terms], int] = {}
+    index = [groups.setdefault(pair, len(groups)) for pair in zip(starts, terms, strict=True)]
+    distinct = _deadlines_distinct([s for s, _ in groups], [t for _, t in groups])
+    return [distinct[i] for i in index]
+
+
+def _deadlines_distinct(starts: Sequence[datetime], terms: Sequence[Terms]) -> list[Deadlines]:
     cal = calendar()
     triage = cal.add_working_time_many(starts, [t.triage for t in terms])
     triage_warn = cal.add_working_time_many(starts, [t.triage * t.warn_fraction for t in terms])

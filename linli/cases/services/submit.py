@@ -21,7 +21,6 @@ from linli.accounts.scopes import user_has_capability
 from linli.cases.attachments import PreparedImage, attachment_ingest, images_prepare
 from linli.cases.contact import contact_phone_set
 from linli.cases.errors import CaseError
-from linli.cases.ladder import ladder_load
 from linli.cases.location import case_location_resolve
 from linli.cases.models import (
     RESIDENT_CHANNELS,
@@ -32,15 +31,15 @@ from linli.cases.models import (
     CaseEvent,
     CaseFollower,
     CaseKind,
-    Category,
     Channel,
     LadderLevel,
     Status,
 )
-from linli.cases.notify import case_notify
+from linli.cases.notify import case_notify_submitted, submit_dispatchers
 from linli.cases.numbering import case_number_next
 from linli.cases.routing import route_unit
-from linli.cases.sla import deadlines_compute, policy_book_load
+from linli.cases.rules_cache import case_rules
+from linli.cases.sla import deadlines_compute
 from linli.cases.transitions import case_transition
 
 if TYPE_CHECKING:
@@ -116,73 +115,92 @@ def case_submit(
     if idempotency_key and not _KEY.match(idempotency_key):
         raise CaseError("invalid_idempotency_key", "幂等键应为8–64位字母、数字或 _ . : -")
     scope = _idempotency_scope(reporter=reporter, filed_by=filed_by, channel=channel, client_id=client_id)
-    existing = _existing(scope=scope, key=idempotency_key, channel=channel, external_id=external_id)
-    if existing is not None:
-        return SubmitResult(case=existing, created=False)
+    # The unique keys, not a read, decide whether this is a retry (REL-1): a retry's INSERT fails and the
+    # earlier case is answered (below), so a first submission pays no lookup. Photos are the exception:
+    # re-encoding them only to find the case already filed would waste a retried upload's time.
+    if photos:
+        existing = _existing(scope=scope, key=idempotency_key, channel=channel, external_id=external_id)
+        if existing is not None:
+            return SubmitResult(case=existing, created=False)
+    try:
+        text = (text or "").strip()
+        if not text:
+            raise CaseError("text_required", "请描述您遇到的问题")
+        if len(text) > TEXT_MAX:
+            raise CaseError("text_too_long", f"问题描述不能超过{TEXT_MAX}字")
+        if channel in STAFF_INTAKE_CHANNELS and (
+            filed_by is None or not user_has_capability(filed_by, Capability.CASES_INTAKE)
+        ):
+            raise CaseError("intake_not_allowed", "只有窗口、网格等工作人员可以代为登记", status=403)
+        if channel in RESIDENT_CHANNELS and reporter is None and not contact_phone.strip():
+            raise CaseError("contact_required", "匿名反映请留下联系电话,以便告知办理结果")
+        rules = case_rules()  # categories, routing, policies, ladder: the process's snapshot, no query
+        category = None
+        if category_id is not None:
+            category = rules.categories.get(category_id)
+            if category is None:
+                raise CaseError("unknown_category", "分类不存在或已停用")
+        kind = kind or (category.default_kind if category else CaseKind.COMPLAINT)
+        if kind not in CaseKind.values:
+            raise CaseError("invalid_kind", "诉求类型不正确")
+        prepared = images_prepare(photos)
 
-    text = (text or "").strip()
-    if not text:
-        raise CaseError("text_required", "请描述您遇到的问题")
-    if len(text) > TEXT_MAX:
-        raise CaseError("text_too_long", f"问题描述不能超过{TEXT_MAX}字")
-    if channel in STAFF_INTAKE_CHANNELS and (
-        filed_by is None or not user_has_capability(filed_by, Capability.CASES_INTAKE)
-    ):
-        raise CaseError("intake_not_allowed", "只有窗口、网格等工作人员可以代为登记", status=403)
-    if channel in RESIDENT_CHANNELS and reporter is None and not contact_phone.strip():
-        raise CaseError("contact_required", "匿名反映请留下联系电话,以便告知办理结果")
-    category = None
-    if category_id is not None:
-        category = Category.objects.filter(pk=category_id, is_active=True).first()
-        if category is None:
-            raise CaseError("unknown_category", "分类不存在或已停用")
-    kind = kind or (category.default_kind if category else CaseKind.COMPLAINT)
-    if kind not in CaseKind.values:
-        raise CaseError("invalid_kind", "诉求类型不正确")
-    prepared = images_prepare(photos)
+        place = case_location_resolve(
+            lat=lat, lng=lng, building_id=building_id, community_id=community_id, district_id=district_id
+        )
+        level = rules.ladder.entry(
+            has_estate=place.estate_id is not None, has_community=place.community_id is not None
+        )
+        unit_id = route_unit(category_id=category_id, region_path=place.region_path)
+        now = now or timezone.now()
+        # An unlocated case gets the community's terms: it will be placed in one at triage.
+        terms = rules.book.terms(kind=kind, category_id=category_id, level=level or LadderLevel.COMMUNITY)
+        due = deadlines_compute(start=now, terms=terms)
+        public = (
+            (kind in PUBLIC_BY_DEFAULT) if is_public is None else (is_public and kind != CaseKind.TIP_OFF)
+        )
 
-    place = case_location_resolve(
-        lat=lat, lng=lng, building_id=building_id, community_id=community_id, district_id=district_id
-    )
-    level = ladder_load().entry(
-        has_estate=place.estate_id is not None, has_community=place.community_id is not None
-    )
-    unit_id = route_unit(category_id=category_id, region_path=place.region_path)
-    now = now or timezone.now()
-    # An unlocated case gets the community's terms: it will be placed in one at triage.
-    terms = policy_book_load().terms(kind=kind, category_id=category_id, level=level or LadderLevel.COMMUNITY)
-    due = deadlines_compute(start=now, terms=terms)
-    public = (kind in PUBLIC_BY_DEFAULT) if is_public is None else (is_public and kind != CaseKind.TIP_OFF)
+        case = Case(
+            kind=kind,
+            category=category,
+            channel=channel,
+            title=(title.strip() or text.splitlines()[0])[:100],
+            text=text,
+            reporter=reporter,
+            filed_by=filed_by,
+            contact_name=contact_name.strip()[:50],
+            address=address.strip()[:200],
+            unit_id=unit_id,
+            status=Status.SUBMITTED,
+            status_category=STATUS_INFO[Status.SUBMITTED].category,
+            level=level,
+            level_started_at=now,
+            triage_due_at=due.triage_due_at,
+            triage_warn_at=due.triage_warn_at,
+            resolve_due_at=due.resolve_due_at,
+            warn_at=due.warn_at,
+            is_public=public,
+            # Stored with or without a key: it also records which client filed the case (Open311 updates).
+            idempotency_scope=scope,
+            idempotency_key=idempotency_key,
+            external_id=external_id[:64],
+            created_at=now,
+            **place.fields(),
+        )
+        contact_phone_set(case, contact_phone)
+    except CaseError:
+        # A retry of an earlier submission gets that case even if its body no longer passes (a category
+        # since deactivated, a point since outside the grids): it was accepted once.
+        earlier = (
+            _existing(scope=scope, key=idempotency_key, channel=channel, external_id=external_id)
+            if idempotency_key or external_id
+            else None
+        )
+        if earlier is None:
+            raise
+        return SubmitResult(case=earlier, created=False)
 
-    case = Case(
-        kind=kind,
-        category=category,
-        channel=channel,
-        title=(title.strip() or text.splitlines()[0])[:100],
-        text=text,
-        reporter=reporter,
-        filed_by=filed_by,
-        contact_name=contact_name.strip()[:50],
-        address=address.strip()[:200],
-        unit_id=unit_id,
-        status=Status.SUBMITTED,
-        status_category=STATUS_INFO[Status.SUBMITTED].category,
-        level=level,
-        level_started_at=now,
-        triage_due_at=due.triage_due_at,
-        triage_warn_at=due.triage_warn_at,
-        resolve_due_at=due.resolve_due_at,
-        warn_at=due.warn_at,
-        is_public=public,
-        # Stored with or without a key: it also records which client filed the case (Open311 updates).
-        idempotency_scope=scope,
-        idempotency_key=idempotency_key,
-        external_id=external_id[:64],
-        created_at=now,
-        **place.fields(),
-    )
-    contact_phone_set(case, contact_phone)
-
+    dispatchers = submit_dispatchers(region_path=case.region_path, level=case.level)
     try:
         with transaction.atomic():
             case.number = case_number_next(at=now)
@@ -209,7 +227,7 @@ def case_submit(
                     uploaded_by_id=uploader.pk if uploader is not None else None,
                     event=event,
                 )
-            case_notify(case=case, action="submit", event_id=event.pk, actor=None)
+            case_notify_submitted(case=case, event_id=event.pk, dispatchers=dispatchers)
     except IntegrityError:
         # A concurrent identical submission won the unique key; theirs is the case (REL-1).
         again = _existing(scope=scope, key=idempotency_key, channel=channel, external_id=external_id)

@@ -7,6 +7,7 @@ import pytest
 from pytest_django.fixtures import Settings
 
 from linli.accounts.sms import ConsoleSmsBackend
+from linli.cases.rules_cache import case_rules_invalidate
 from linli.cases.tests.factories import World, build_world
 from linli.places.tests.factories import SmallDistrict
 from linli.workdays.rules import calendar_invalidate
@@ -21,8 +22,10 @@ def _cases_env(settings: Settings, tmp_path: object) -> Iterator[None]:
     settings.MEDIA_ROOT = str(tmp_path)
     ConsoleSmsBackend.reset()
     calendar_invalidate()
+    case_rules_invalidate()  # a test may change rules with QuerySet.update(), which no signal reports
     yield
     calendar_invalidate()
+    case_rules_invalidate()
 
 
 @pytest.fixture

@@ -1,0 +1,199 @@
+"""The case rules held in process: active categories and their tree, routing rules, the SLA policy book, the ladder.
+
+Submission reads all of them for every case; they change a few times a year through the admin. Each
+process keeps one snapshot and re-reads a version stamp at most every ``LINLI_CASE_RULES_RECHECK_SECONDS``
+(default 2), rebuilding only when the stamp moved — the pattern of ``linli.places.locator`` and
+``linli.workdays.rules``. The stamp is computed from the tables themselves (row count, highest id and latest
+``updated_at`` of categories, policies, routing rules, units and the regions the rules name; the few ladder
+rows in full), so every write path moves it — admin, services, data migrations, a shell — without each one
+having to remember to bump a counter. (A ``QuerySet.update()`` does not touch ``updated_at``: callers that
+change rules that way must call ``case_rules_invalidate()`` in this process and accept the re-check delay
+elsewhere; nothing in the code base does.)
+
+Within the process a change is seen at once: saving or deleting any of these models drops the snapshot
+(the receivers below), and a snapshot built inside a transaction that later rolled back is dropped too
+(the same on_commit bookkeeping as ``locator_geometry_changed``).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models.signals import post_delete, post_save
+
+from linli.cases.ladder import Ladder, Rung
+from linli.cases.models import Category, EscalationLevel, RoutingRule, SlaPolicy
+from linli.cases.sla import PolicyBook, policy_rows_load
+
+
+@dataclass(frozen=True)
+class Route:
+    """One active routing rule whose unit is active: ``region_path`` None = the whole jurisdiction."""
+
+    unit_id: int
+    region_path: str | None
+    category_id: int | None
+
+
+@dataclass(frozen=True)
+class CaseRules:
+    version: str
+    categories: dict[int, Category]  # the active ones (instances shared read-only between threads)
+    parents: dict[int, int | None]  # every category, active or not: the tree
+    routes: tuple[Route, ...]
+    book: PolicyBook
+    ladder: Ladder
+
+    def category_chain(self, category_id: int | None) -> list[int]:
+        """The category and its ancestors, nearest first."""
+        chain: list[int] = []
+        current = category_id
+        while current is not None and current not in chain:
+            chain.append(current)
+            current = self.parents.get(current)
+        return chain
+
+
+def _recheck_seconds() -> float:
+    return float(getattr(settings, "LINLI_CASE_RULES_RECHECK_SECONDS", 2))
+
+
+def _current_version() -> str:
+    """One round trip for the tables with ``updated_at``, one for the ladder's few rows."""
+    from linli.accounts.models import Unit
+    from linli.places.models import Region
+
+    def agg(table: str) -> str:
+        return f"(SELECT COUNT(*) FROM {table}), (SELECT MAX(id) FROM {table}), (SELECT MAX(updated_at) FROM {table})"  # noqa: S608 - table names from model meta
+
+    rules = RoutingRule._meta.db_table
+    regions = Region._meta.db_table
+    tables = [Category._meta.db_table, SlaPolicy._meta.db_table, rules, Unit._meta.db_table]
+    # Routing compares region paths: a rule's region moved in the tree must move the stamp too.
+    moved = f"(SELECT MAX(updated_at) FROM {regions} WHERE id IN (SELECT region_id FROM {rules}))"  # noqa: S608 - table names from model meta
+    sql = "SELECT " + ", ".join([*(agg(t) for t in tables), moved])
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        row = cursor.fetchone()
+    ladder = EscalationLevel.objects.order_by("id").values_list("id", "code", "name", "rank", "is_active")
+    return "|".join(str(value) for value in row) + "|" + repr(list(ladder))
+
+
+def _build(version: str) -> CaseRules:
+    categories: dict[int, Category] = {}
+    parents: dict[int, int | None] = {}
+    for category in Category.objects.all():
+        parents[category.pk] = category.parent_id
+        if category.is_active:
+            categories[category.pk] = category
+    routes = tuple(
+        Route(unit_id, path, category_id)
+        for unit_id, path, category_id in RoutingRule.objects.filter(
+            is_active=True, unit__is_active=True
+        ).values_list("unit_id", "region__path", "category_id")
+    )
+    rungs = (
+        EscalationLevel.objects.filter(is_active=True).order_by("rank").values_list("code", "name", "rank")
+    )
+    return CaseRules(
+        version=version,
+        categories=categories,
+        parents=parents,
+        routes=routes,
+        book=PolicyBook(policy_rows_load(), parents),
+        ladder=Ladder(rungs=tuple(Rung(code, name, rank) for code, name, rank in rungs)),
+    )
+
+
+class _State:
+    rules: CaseRules | None = None
+    checked_at = -math.inf
+
+
+_state = _State()
+_lock = threading.Lock()
+
+
+def case_rules() -> CaseRules:
+    """The current snapshot; re-reads the stamp at most every few seconds, rebuilds when it moved."""
+    _forget_finished()
+    now = time.monotonic()
+    rules = _state.rules
+    if rules is not None and now - _state.checked_at < _recheck_seconds():
+        return rules
+    version = _current_version()
+    if rules is not None and rules.version == version:
+        _state.checked_at = now
+        return rules
+    with _lock:
+        rules = _state.rules
+        if rules is None or rules.version != version:
+            rules = _build(version)
+            _state.rules = rules
+        _state.checked_at = now
+    return rules
+
+
+def case_rules_invalidate() -> None:
+    """Drop the snapshot: the next call rebuilds it (this process changed the rules, or a test rolled back).
+
+    Dropped rather than re-checked: a change and its rollback can leave the stamp where it was (same count,
+    same latest time under a frozen test clock) while the snapshot holds the rolled-back rows."""
+    _state.rules = None
+    _state.checked_at = -math.inf
+
+
+# Per thread, i.e. per database connection: on_commit callbacks of rule changes not yet committed.
+_uncommitted = threading.local()
+
+
+def case_rules_changed(using: str | None = None) -> None:
+    """The rules changed in this process: drop the snapshot now, and again when the transaction ends
+    (commit or rollback), so a snapshot built from an uncommitted change cannot outlive it."""
+    case_rules_invalidate()
+    conn = transaction.get_connection(using)
+    if not conn.in_atomic_block:
+        return
+
+    def finished() -> None:
+        case_rules_invalidate()
+
+    transaction.on_commit(finished, using=using)
+    _uncommitted.__dict__.setdefault("callbacks", []).append((conn, finished))
+
+
+def _forget_finished() -> None:
+    """Django has no rollback hook, but a rolled-back block's on_commit callbacks leave the connection's
+    list (and the list empties after a commit): a tracked callback that is gone means drop the snapshot."""
+    tracked: list[tuple[Any, Callable[[], None]]] | None = _uncommitted.__dict__.get("callbacks")
+    if not tracked:
+        return
+    live: set[int] = set()
+    for conn in {id(c): c for c, _ in tracked}.values():
+        live.update(id(f) for _sids, f, _robust in conn.run_on_commit)
+    alive = [(conn, callback) for conn, callback in tracked if id(callback) in live]
+    if len(alive) != len(tracked):
+        tracked[:] = alive
+        case_rules_invalidate()
+
+
+def _changed(sender: type, **kwargs: Any) -> None:
+    case_rules_changed(using=kwargs.get("using"))
+
+
+def _connect() -> None:
+    from linli.accounts.models import Unit
+
+    for model in (Category, EscalationLevel, RoutingRule, SlaPolicy, Unit):
+        post_save.connect(_changed, sender=model, dispatch_uid=f"case_rules_{model.__name__}_save")
+        post_delete.connect(_changed, sender=model, dispatch_uid=f"case_rules_{model.__name__}_delete")
+
+
+_connect()
