@@ -90,7 +90,7 @@ def main() -> None:
         for i, (body, key) in enumerate(more):
             post(body, key, tokens[i % len(tokens)])
         profiler.disable()
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.profile)
+        pstats.Stats(profiler).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(args.profile)
 
 
 if __name__ == "__main__":
