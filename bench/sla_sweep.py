@@ -1,7 +1,11 @@
 """The SLA sweep over a large case table against one raw ``UPDATE`` over the partial index.
 
-    .venv/bin/python bench/sla_sweep.py [--cases 1000000] [--open-share 0.01] [--overdue 10000]
+    .venv/bin/python bench/sla_sweep.py [--cases 1000000] [--open-share 0.1] [--overdue 10000]
                                         [--repeat 3] [--batch-size 5000]
+
+QUALITY's shape is 10 M cases, 1 % open (100 k), 10 k overdue. The defaults keep its open and overdue
+counts on a tenth of the closed history (1 M cases, 10 % open: 100 k open, 10 k overdue), since the sweep's
+partial indexes see only the open cases; ``--cases 10000000 --open-share 0.01`` is the spec itself.
 
 Data (fixed seed, written in bulk: ``executemany`` on SQLite, ``COPY`` on PostgreSQL, with the secondary
 indexes dropped during the load and created again after it; ``ANALYZE`` on PostgreSQL only): the test factories' small
@@ -14,9 +18,10 @@ on the next working days and already warned if their warning time passed; 0.3 % 
 and waiting for a rating (none for longer than the rating period); the others are closed. So the sweep's
 only work is the escalations: the warning and auto-close passes find nothing. The event table starts empty.
 
-- **ours**: ``cases_sweep_sla(now=NOW)`` (``linli/cases/services/sweep.py``): the due rows rung by rung in
-  batches, new deadlines from the working-day calendar and the SLA policy, the compare-and-set UPDATE,
-  one event per case, the summary notifications; then the (empty) warning and auto-close passes.
+- **ours**: ``cases_sweep_sla(now=NOW)`` (``linli/cases/services/sweep.py``): the due rows of every rung
+  in batches, new deadlines from the working-day calendar and the SLA policy, the compare-and-set UPDATE,
+  one event per case, the summary notifications and reporter messages; then one probe finding the clock,
+  warning and auto-close passes empty.
 - **limit**: one ``UPDATE`` over ``case_open_level_due`` doing the same state change to the same rows
   (next rung, status 待梳理, assignee cleared, escalation count + 1, new deadlines as fixed offsets from the
   old one), no events, no notifications.
@@ -301,7 +306,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--cases", type=int, default=1_000_000)
-    parser.add_argument("--open-share", type=float, default=0.01)
+    parser.add_argument("--open-share", type=float, default=0.1)
     parser.add_argument("--overdue", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=5000, help="cases_sweep_sla's batch_size")
