@@ -23,10 +23,10 @@ from linli.core.api import ApiError, CappedPagination, ErrorOut, session_or_toke
 from linli.places.geometry import GeometryError, validate_lat_lng
 from linli.security.ratelimit import RateLimited, api_rate_limit
 from linli.stations.hours import Period
-from linli.stations.index import Hit, get_station_index
+from linli.stations.index import get_station_index
 from linli.stations.models import StationKind
 from linli.stations.planning import coverage_for_user, siting_for_user
-from linli.stations.presenters import station_detail_dict, station_summary_dict
+from linli.stations.presenters import nearest_json, station_detail_dict, station_summary_dict
 from linli.stations.selectors import (
     station_for_edit,
     station_public,
@@ -40,9 +40,9 @@ from linli.stations.services import (
     station_menu_remove,
     station_menu_set,
     station_photo_add,
+    station_photo_delete,
     station_update,
 )
-from linli.stations.walking import walk_metres, walk_minutes
 
 router = Router(tags=["stations"])
 
@@ -58,28 +58,6 @@ def _error(exc: StationError) -> ApiError:
 def _kind_labels(language: str | None) -> dict[str, str]:
     """Kind labels translated once per language, not three times per request."""
     return {value: str(label) for value, label in StationKind.choices}
-
-
-def _hit_dict(hit: Hit, labels: dict[str, str]) -> dict[str, Any]:
-    e = hit.entry
-    return {
-        "id": e.id,
-        "code": e.code,
-        "name": e.name,
-        "kind": e.kind,
-        "kind_label": labels[e.kind],
-        "address": e.address,
-        "phone": e.phone,
-        "lat": e.lat,
-        "lng": e.lng,
-        "distance_m": round(hit.distance_m),
-        "walk_m": round(walk_metres(hit.distance_m)),
-        "walk_minutes": max(1, round(walk_minutes(hit.distance_m))),
-        "open_now": hit.open_now,
-        "weekend_open": e.schedule.weekend_open,
-        "extended_hours": e.schedule.extended,
-        "is_24h": e.schedule.is_24h,
-    }
 
 
 class NearestOut(Schema):
@@ -101,8 +79,23 @@ class NearestOut(Schema):
     is_24h: bool
 
 
-def _parse_float(request: HttpRequest, name: str) -> float:
-    raw = request.GET.get(name)
+def _query(request: HttpRequest) -> dict[str, str]:
+    """The query's parameters, the last value of a repeated one winning as with ``request.GET``. A short,
+    plain query (the usual ``lat=…&lng=…&k=3``) is split here, a quarter of the cost of building the
+    QueryDict; anything escaped, non-ASCII or long goes through ``request.GET``, which decodes it."""
+    qs = request.META.get("QUERY_STRING", "")
+    if len(qs) > 200 or not qs.isascii() or "%" in qs or "+" in qs:
+        return request.GET.dict()
+    params = {}
+    for part in qs.split("&"):
+        if part:
+            key, _, value = part.partition("=")
+            params[key] = value
+    return params
+
+
+def _parse_float(params: dict[str, str], name: str) -> float:
+    raw = params.get(name)
     if raw is None or raw.strip() == "":
         raise ApiError("missing_coordinates", "请提供位置坐标 lat 和 lng", status=400)
     try:
@@ -138,20 +131,21 @@ def nearest(request: HttpRequest) -> HttpResponse:
     Parsed by hand and answered with a plain JSON response: this is the hottest public endpoint and the
     schema layer would double its cost (bench/nearest_stations.py); the output still follows NearestOut.
     """
-    lat, lng = _parse_float(request, "lat"), _parse_float(request, "lng")
+    params = _query(request)
+    lat, lng = _parse_float(params, "lat"), _parse_float(params, "lng")
     try:
         validate_lat_lng(lat, lng)
     except GeometryError as exc:
         raise ApiError(exc.code, exc.message, status=400) from exc
-    raw_k = request.GET.get("k", "3").strip() or "3"
+    raw_k = params.get("k", "3").strip() or "3"
     if not raw_k.isdigit() or not 1 <= int(raw_k) <= MAX_K:
         raise ApiError("invalid_k", f"k 应为 1 到 {MAX_K} 的整数", status=400)
-    raw_open = request.GET.get("open_now", "").strip().lower()
-    if raw_open not in _TRUE | _FALSE:
+    raw_open = params.get("open_now", "").strip().lower()
+    if raw_open not in _TRUE and raw_open not in _FALSE:
         raise ApiError("invalid_open_now", "open_now 应为 true 或 false", status=400)
     index = get_station_index()
     item_id = None
-    service = request.GET.get("service", "").strip()
+    service = params.get("service", "").strip()
     if service:
         item_id = index.item_id(service)
         if item_id is None:
@@ -159,9 +153,11 @@ def nearest(request: HttpRequest) -> HttpResponse:
     hits = index.nearest(
         lat, lng, k=int(raw_k), item_id=item_id, open_at=timezone.now() if raw_open in _TRUE else None
     )
-    labels = _kind_labels(get_language())
-    return JsonResponse(
-        [_hit_dict(h, labels) for h in hits], safe=False, json_dumps_params={"ensure_ascii": False}
+    # LocaleMiddleware has activated this language and noted it on the request (cheaper to read back).
+    language = getattr(request, "LANGUAGE_CODE", None) or get_language()
+    fragments = index.memo.setdefault(("nearest", language), {})
+    return HttpResponse(
+        nearest_json(hits, fragments, _kind_labels(language)), content_type="application/json"
     )
 
 
@@ -509,6 +505,27 @@ def station_photo_post(
         "height": photo.height,
     }
     return HttpStatus(201, body)
+
+
+@router.delete(
+    "/{station_id}/photos/{photo_id}",
+    response={204: None, 404: ErrorOut},
+    auth=session_or_token,
+    url_name="stations_photo_delete",
+)
+def station_photo_remove(request: HttpRequest, station_id: int, photo_id: int) -> Any:
+    """Delete a photo of the station (its file leaves storage after the commit); 404 when the station is
+    outside the caller's scope or the photo is not this station's."""
+    station = _editable(request, station_id)
+    removed = station_photo_delete(
+        station=station,
+        photo_id=photo_id,
+        actor=request.user,  # type: ignore[arg-type]
+        request=request,
+    )
+    if not removed:
+        raise Http404
+    return HttpStatus(204, None)
 
 
 # --- staff: coverage planning -------------------------------------------------------------------------

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import json
+from typing import TYPE_CHECKING, Any
 
 from django.urls import reverse
 
 from linli.stations.hours import WEEKDAY_LABELS, Period, Schedule, schedule_is_open, schedule_of
 from linli.stations.models import ChecklistItem, Station, StationKind
+from linli.stations.walking import DETOUR_FACTOR, WALK_SPEED_M_PER_MIN, walk_metres, walk_minutes
+
+if TYPE_CHECKING:
+    from linli.stations.index import Hit, StationEntry
 
 
 def station_summary_dict(
@@ -99,3 +104,81 @@ def station_detail_dict(station: Station, now: dt.datetime) -> dict[str, Any]:
         "public_area_m2": station.public_area_m2,
         "office_share": round(station.office_share, 4) if station.office_share is not None else None,
     }
+
+
+# --- the nearest endpoint's answer -----------------------------------------------------------------------
+# ``GET /api/stations/nearest`` answers a list of ``NearestOut`` (linli/stations/api.py). Most of each item
+# depends only on the station and the language, so it is rendered to JSON once per index version and
+# language (``nearest_fragments``) and each request only fills in the distance and whether it is open.
+# ``nearest_hit_dict`` is the same item as a dict: the tests check that both agree.
+
+
+def nearest_hit_dict(hit: Hit, kind_label: str) -> dict[str, Any]:
+    e, d = hit.entry, hit.distance_m
+    return {
+        "id": e.id,
+        "code": e.code,
+        "name": e.name,
+        "kind": e.kind,
+        "kind_label": kind_label,
+        "address": e.address,
+        "phone": e.phone,
+        "lat": e.lat,
+        "lng": e.lng,
+        "distance_m": round(d),
+        "walk_m": round(walk_metres(d)),
+        "walk_minutes": max(1, round(walk_minutes(d))),
+        "open_now": hit.open_now,
+        "weekend_open": e.schedule.weekend_open,
+        "extended_hours": e.schedule.extended,
+        "is_24h": e.schedule.is_24h,
+    }
+
+
+def nearest_fragments(entry: StationEntry, kind_label: str) -> tuple[str, str]:
+    """The JSON text of a ``nearest_hit_dict`` before and after its per-request keys (``distance_m`` to
+    ``open_now``), with ``json.dumps``'s default separators."""
+    e = entry
+    head = json.dumps(
+        {
+            "id": e.id,
+            "code": e.code,
+            "name": e.name,
+            "kind": e.kind,
+            "kind_label": kind_label,
+            "address": e.address,
+            "phone": e.phone,
+            "lat": e.lat,
+            "lng": e.lng,
+        },
+        ensure_ascii=False,
+    )
+    tail = json.dumps(
+        {
+            "weekend_open": e.schedule.weekend_open,
+            "extended_hours": e.schedule.extended,
+            "is_24h": e.schedule.is_24h,
+        }
+    )
+    return head[:-1] + ", ", tail[1:]
+
+
+def nearest_json(
+    hits: list[Hit], fragments: dict[int, tuple[str, str]], kind_labels: dict[str, str]
+) -> bytes:
+    """The answer's body: a JSON array of ``nearest_hit_dict`` items. ``fragments`` (station id ->
+    ``nearest_fragments``) is the caller's cache for this index version and language; filled as needed."""
+    parts = []
+    for entry, d, open_now in hits:
+        pieces = fragments.get(entry.id)
+        if pieces is None:
+            pieces = fragments[entry.id] = nearest_fragments(entry, kind_labels[entry.kind])
+        # walk_metres and walk_minutes written out (the same arithmetic): two calls less per station.
+        walk = d * DETOUR_FACTOR
+        minutes = round(walk / WALK_SPEED_M_PER_MIN)
+        parts.append(
+            f'{pieces[0]}"distance_m": {round(d)}, "walk_m": {round(walk)}, '
+            f'"walk_minutes": {minutes if minutes > 1 else 1}, '
+            f'"open_now": {"true" if open_now else "false"}, {pieces[1]}'
+        )
+    return ("[" + ", ".join(parts) + "]").encode()

@@ -455,9 +455,16 @@ def station_photo_delete(
     request: HttpRequest | None = None,
 ) -> bool:
     """Remove a photo of ``station`` (False when it is not one: nothing changed, nothing audited). A 七有
-    row that cited it as evidence keeps its text and loses the photo."""
+    row that cited it as evidence keeps its text and loses the photo. The file leaves storage after the
+    commit. An ``actor`` who may not edit the station gets ``ScopeDenied`` (a 404, audited as a denial),
+    as the pages and the API answer for a station outside the scope."""
     from django.core.files.storage import default_storage
 
+    from linli.security.denials import ScopeDenied
+    from linli.stations.selectors import station_may_edit
+
+    if actor is not None and not station_may_edit(user=actor, station=station):
+        raise ScopeDenied(object_type="stations.station", object_id=station.pk)
     with transaction.atomic():
         locked = _locked(station)
         photo = StationPhoto.objects.filter(pk=photo_id, station=locked).first()

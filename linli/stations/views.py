@@ -52,6 +52,7 @@ from linli.stations.services import (
     station_partner_delete,
     station_partner_save,
     station_photo_add,
+    station_photo_delete,
     station_update,
 )
 from linli.stations.walking import walk_metres, walk_minutes
@@ -213,7 +214,7 @@ def _post_id(request: HttpRequest, name: str) -> int:
 @require_http_methods(["GET", "POST"])
 def edit(request: HttpRequest, station_id: int) -> HttpResponse:
     """Edit a station within the user's scope: info, hours, menu, 七有, photos, partners (one section per
-    POST). A station outside the scope, or a partner that is not this station's, answers 404."""
+    POST). A station outside the scope, or a partner or photo that is not this station's, answers 404."""
     if (early := _staff(request)) is not None:
         return early
     station = station_for_edit(user=request.user, station_id=station_id)
@@ -308,6 +309,20 @@ def edit(request: HttpRequest, station_id: int) -> HttpResponse:
                 )
                 messages.success(request, _("照片已上传(已去除拍摄位置等信息)。"))
                 return redirect("stations:edit", station_id=station.id)
+        elif section == "photo_remove":
+            if request.POST.get("confirm") != "on":
+                messages.error(request, _("请先勾选“确认删除”。"))
+                return redirect("stations:edit", station_id=station.id)
+            removed = station_photo_delete(
+                station=station,
+                photo_id=_post_id(request, "photo_id"),
+                actor=request.user,  # type: ignore[arg-type]
+                request=request,
+            )
+            if not removed:
+                raise Http404
+            messages.success(request, _("照片已删除。"))
+            return redirect("stations:edit", station_id=station.id)
         elif section == "partner_add":
             add_form = PartnerForm(request.POST, prefix="partner-new")
             forms["partner_add_form"] = add_form

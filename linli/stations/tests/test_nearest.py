@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -11,12 +12,19 @@ import time_machine
 from django.test import Client
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import TypeAdapter
+from pytest_django import DjangoAssertNumQueries
+from pytest_django.fixtures import Settings
 
 from linli.catalog.models import ServiceItem
 from linli.places.tests.factories import SmallDistrict
+from linli.stations import index as index_module
+from linli.stations.api import NearestOut
 from linli.stations.hours import Period, Schedule
-from linli.stations.index import StationEntry, build_index
-from linli.stations.services import station_update
+from linli.stations.index import StationEntry, build_index, get_station_index, station_index_invalidate
+from linli.stations.models import Station, StationKind
+from linli.stations.presenters import nearest_hit_dict, nearest_json
+from linli.stations.services import station_index_bump, station_update
 from linli.stations.tests.factories import make_station
 from linli.stations.walking import haversine_m
 
@@ -36,7 +44,7 @@ def _entry(i: int, lat: float, lng: float, open_: bool) -> StationEntry:
 @given(
     stations=st.lists(st.tuples(coords, st.booleans(), st.booleans()), min_size=0, max_size=60),
     query=coords,
-    k=st.integers(1, 8),
+    k=st.integers(1, 12),  # above 8 the index selects with np.partition instead of argmax
     use_item=st.booleans(),
     open_only=st.booleans(),
 )
@@ -175,3 +183,78 @@ def test_station_pages_render_for_residents(client: Client, network: dict[str, A
 def test_nearest_only_answers_get(client: Client) -> None:
     r = client.post("/api/stations/nearest?lat=31.4&lng=104.6")
     assert r.status_code == 405 and r.json()["code"] == "method_not_allowed"
+
+
+@pytest.mark.django_db
+def test_the_rendered_answer_equals_the_schema_and_the_plain_dicts(
+    client: Client, network: dict[str, Any]
+) -> None:
+    station_update(station=network["b"], changes={"name": '中站 "东门" \\ 𠀀', "address": "路\n1号"})
+    body = get(client, lat=31.405, lng=104.604, k=3).content
+    items = json.loads(body)
+    TypeAdapter(list[NearestOut]).validate_python(items)  # every field, of the documented type
+    index = get_station_index()
+    hits = index.nearest(31.405, 104.604, k=3)
+    labels = {value: str(label) for value, label in StationKind.choices}
+    assert items == [nearest_hit_dict(h, labels[h.entry.kind]) for h in hits]
+    assert items[1]["name"] == '中站 "东门" \\ 𠀀' and items[1]["address"] == "路\n1号"
+    assert nearest_json(hits, {}, labels) == json.dumps(items, ensure_ascii=False).encode()
+
+
+@pytest.mark.django_db
+def test_escaped_and_repeated_parameters_read_as_request_get_reads_them(
+    client: Client, network: dict[str, Any]
+) -> None:
+    plain = client.get("/api/stations/nearest?lat=31.405&lng=104.604&k=2").json()
+    assert [s["name"] for s in plain] == ["西站", "中站"]
+    # percent-escapes and '+' go through request.GET; the last of a repeated parameter wins, as there
+    escaped = client.get("/api/stations/nearest?lat=31%2E405&lng=+104.604&k=5&k=2").json()
+    assert escaped == plain
+    assert client.get("/api/stations/nearest?lat=31.405&lng=104.604&k=2&k=0").json()["code"] == "invalid_k"
+    service = client.get("/api/stations/nearest?lat=31.405&lng=104.604&service=ZW%2DMZ%2D001").json()
+    assert [s["name"] for s in service] == ["中站"]
+
+
+@pytest.mark.django_db
+def test_a_nearest_request_reads_the_database_only_to_recheck_the_stamp(
+    client: Client,
+    network: dict[str, Any],
+    settings: Settings,
+    django_assert_num_queries: DjangoAssertNumQueries,
+) -> None:
+    settings.LINLI_STATIONS_RECHECK_SECONDS = 60
+    settings.LINLI_WORKDAYS_RECHECK_SECONDS = 60
+    assert get(client, lat=31.405, lng=104.604).status_code == 200  # builds the index, reads the calendar
+    for params in ({}, {"service": "ZW-MZ-001"}, {"open_now": "true"}):
+        with django_assert_num_queries(0):
+            assert get(client, lat=31.41, lng=104.61, **params).status_code == 200
+    station_index_invalidate()  # the recheck period is over: one query for the stamp, unchanged
+    with django_assert_num_queries(1):
+        assert get(client, lat=31.41, lng=104.61).status_code == 200
+
+
+@pytest.mark.django_db
+def test_an_edit_is_seen_by_the_next_request_with_its_new_name(
+    client: Client, network: dict[str, Any]
+) -> None:
+    assert get(client, lat=31.405, lng=104.604, k=1).json()[0]["name"] == "西站"  # rendered and cached
+    station_update(station=network["a"], changes={"name": "西站(新址)", "lat": 31.4051})
+    first = get(client, lat=31.405, lng=104.604, k=1).json()[0]
+    assert first["name"] == "西站(新址)" and first["lat"] == 31.4051
+
+
+@pytest.mark.django_db
+def test_another_process_edit_is_seen_once_the_recheck_period_is_over(
+    client: Client, network: dict[str, Any], settings: Settings
+) -> None:
+    settings.LINLI_STATIONS_RECHECK_SECONDS = 3600
+    assert get(client, lat=31.405, lng=104.604, k=1).json()[0]["name"] == "西站"
+    # Another process renames the station: the row and the stamp change, this process is not told.
+    Station.objects.filter(pk=network["a"].pk).update(name="西站(他处改名)")
+    fresh_until = index_module._state["fresh_until"]
+    station_index_bump()
+    index_module._state["fresh_until"] = fresh_until
+    assert get(client, lat=31.405, lng=104.604, k=1).json()[0]["name"] == "西站"  # within the period
+    settings.LINLI_STATIONS_RECHECK_SECONDS = 0
+    index_module._state["fresh_until"] = -1.0  # the period is over
+    assert get(client, lat=31.405, lng=104.604, k=1).json()[0]["name"] == "西站(他处改名)"
