@@ -14,14 +14,20 @@ a rating for most) and the others still open.
 
 - **ours**: ``hotline_import(data=…, filename="orders.csv")`` (``linli/integrations/hotline``): decode and
   parse, check every row, one bulk locate, then in one transaction the numbers, the cases (routing,
-  deadlines) and their events (``submit``, and ``resolve`` + ``rate``/``auto_close`` for finished ones).
-- **limit**: ``COPY bench_hotline_copy FROM STDIN (FORMAT csv, HEADER)`` of the same bytes into a bare table
-  with the file's 13 columns typed (text, timestamptz, double precision), no index, no constraint.
+  deadlines, encrypted phone and blind index) and their events (``submit``, and ``resolve`` +
+  ``rate``/``auto_close`` for finished ones), by COPY.
+- **limit** (``hotline.csv``, target ≥ 0.3×): ``COPY cases_case FROM STDIN`` of the very case rows our
+  import writes (one untimed import first, its rows dumped with ``COPY … TO STDOUT``: same numbers,
+  ciphertexts, places, deadlines) into the real cases table with all its indexes, constraints and
+  foreign keys. QUALITY's "COPY of the same rows" and its reference point (80 k rows/s on a 2-core
+  machine) describe this: a COPY into the table the rows land in.
+- **pace** (``hotline.pace``, target ≥ 1×): our rows/s against 24 k rows/s, QUALITY's "10 M in < 7 min".
+- informational, no target: COPY of the case rows and their event rows; COPY of the CSV's bytes into a
+  bare 13-column table with no index (the old limit; it measures the server's CSV parser, not an import).
 
-Between runs (untimed) the case tables are truncated and the bare table emptied; each run is checked
-(every row created, the expected number of events). The case table starts empty each run.
-
-Figure (QUALITY "history import": ≥ 0.3× the COPY's rows per second): ``hotline.csv``.
+Each run starts from empty case tables (truncated, untimed); our import is checked every run (every row
+created, the expected number of events). The four timings alternate their order run by run so each side
+sees the same machine load; the best of ``--repeat`` is kept and the 1-minute load after each run printed.
 """
 
 from __future__ import annotations
@@ -56,6 +62,7 @@ from bench.common import Figure, best_of, print_figures, save_results  # noqa: E
 SEED = 20260605
 NOW = datetime(2026, 6, 10, 2, 0, tzinfo=UTC)  # the import's "now": every call lies before it
 BARE = "bench_hotline_copy"
+PACE_ROWS_PER_S = 24_000  # QUALITY: 10 M orders in < 7 min
 TEXTS = [
     "人民路井盖缺失,夜间很危险",
     "小区门口垃圾堆了三天没人清运",
@@ -117,6 +124,20 @@ def _reset() -> None:
         cursor.execute("VACUUM ANALYZE cases_case")
 
 
+def _dump(table: str) -> bytes:
+    """The rows of ``table`` exactly as stored, in COPY's text format (the limit's input)."""
+    buf = bytearray()
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} TO STDOUT") as copy:
+        for block in copy:
+            buf += block
+    return bytes(buf)
+
+
+def _copy_in(table: str, data: bytes) -> None:
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} FROM STDIN") as copy:
+        copy.write(data)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -124,6 +145,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=50_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--done-share", type=float, default=0.7)
+    parser.add_argument("--profile", action="store_true", help="cProfile one import and print the top")
     args = parser.parse_args()
 
     from django.core.management import call_command
@@ -136,6 +158,7 @@ def main() -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # factory users only
     build_world()
     data, n_done = _csv(args.rows, args.done_share)
+    n_events = args.rows + 2 * n_done
     with connection.cursor() as cursor:
         cursor.execute(
             f"CREATE TABLE {BARE} (order_no text, called_at timestamptz, kind text, category text, "
@@ -143,11 +166,8 @@ def main() -> None:
             "phone text, state text, finished_at timestamptz, rating text)"
         )
     # The file's text: COPY reads UTF-8 without the BOM (its header line is skipped anyway).
-    copy_sql = f"COPY {BARE} FROM STDIN WITH (FORMAT csv, HEADER true)"
-
-    def limit() -> None:
-        with connection.cursor() as cursor, cursor.cursor.copy(copy_sql) as copy:
-            copy.write(data)
+    bare_sql = f"COPY {BARE} FROM STDIN WITH (FORMAT csv, HEADER true)"
+    case_table, event_table = Case._meta.db_table, CaseEvent._meta.db_table
 
     def ours() -> None:
         report = hotline_import(data=data, filename="orders.csv", now=NOW)
@@ -155,39 +175,93 @@ def main() -> None:
             errors = report.file_error or report.errors[:3]
             raise SystemExit(f"import created {report.created} of {args.rows}: {errors}")
 
-    limit_s = ours_s = float("inf")
-    for run in range(args.repeat + 1):  # run 0 warms the locator, caches and pages, untimed
+    def check() -> None:
+        cases, events = Case.objects.count(), CaseEvent.objects.count()
+        if cases != args.rows or events != n_events:
+            raise SystemExit(f"{cases} cases and {events} events, expected {args.rows} and {n_events}")
+
+    # The limit's input, prepared once and untimed: the case (and event) rows exactly as our import
+    # writes them — same numbers, ciphertexts, places, deadlines — dumped in COPY's text format.
+    _reset()
+    ours()
+    check()
+    case_rows, event_rows = _dump(case_table), _dump(event_table)
+
+    if args.profile:
+        import cProfile
+        import pstats
+
         _reset()
-        t = best_of(limit, repeat=1)
-        limit_s = min(limit_s, t) if run else limit_s
-        _reset()
-        t = best_of(ours, repeat=1)
-        ours_s = min(ours_s, t) if run else ours_s
-    cases, events = Case.objects.count(), CaseEvent.objects.count()
-    if cases != args.rows or events != args.rows + 2 * n_done:
-        raise SystemExit(
-            f"{cases} cases and {events} events, expected {args.rows} and {args.rows + 2 * n_done}"
-        )
+        prof = cProfile.Profile()
+        prof.runcall(ours)
+        pstats.Stats(prof).sort_stats("cumulative").print_stats(35)
+        pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+
+    def limit_cases() -> None:  # the primary limit: the same case rows into the real, indexed table
+        _copy_in(case_table, case_rows)
+
+    def limit_all() -> None:  # informational: cases and their events
+        _copy_in(case_table, case_rows)
+        _copy_in(event_table, event_rows)
+
+    def limit_bare() -> None:  # informational: the file's bytes into a bare 13-column table
+        with connection.cursor() as cursor, cursor.cursor.copy(bare_sql) as copy:
+            copy.write(data)
+
+    best = {"cases": float("inf"), "all": float("inf"), "bare": float("inf"), "ours": float("inf")}
+    loads: list[float] = []
+    steps = (("cases", limit_cases), ("ours", ours), ("all", limit_all), ("bare", limit_bare))
+    for run in range(args.repeat + 1):  # run 0 warms caches and pages, untimed
+        for name, fn in steps if run % 2 else steps[::-1]:  # alternate sides: both see the same load
+            _reset()
+            t = best_of(fn, repeat=1)
+            if name == "ours":
+                check()
+            if run:
+                best[name] = min(best[name], t)
+        loads.append(os.getloadavg()[0])
     _reset()
 
+    rows = args.rows
+    pace_s = rows / PACE_ROWS_PER_S
     figures = [
         Figure(
             "hotline.csv",
-            limit_s,
-            ours_s,
+            best["cases"],
+            best["ours"],
             target=0.3,
             higher_is_better=True,
-            items=args.rows,
-            note="hotline_import vs COPY of the same CSV into a bare table",
-            extra={"events": events, "bytes": len(data)},
-        )
+            items=rows,
+            note="hotline_import vs COPY of the same case rows into the real (indexed) cases table",
+            extra={"events": n_events, "bytes": len(data), "loads": loads},
+        ),
+        Figure(
+            "hotline.pace",
+            pace_s,
+            best["ours"],
+            target=1.0,
+            higher_is_better=True,
+            items=rows,
+            note=f"hotline_import vs {PACE_ROWS_PER_S:,} rows/s (10 M orders in 7 min)",
+        ),
     ]
     print(
-        f"{DB_LABEL}; {args.rows:,} orders ({n_done:,} finished), {len(data) / 1e6:.1f} MB CSV, "
-        f"{events:,} events; best of {args.repeat}; load {os.getloadavg()[0]:.1f}"
+        f"{DB_LABEL}; {rows:,} orders ({n_done:,} finished), {len(data) / 1e6:.1f} MB CSV, "
+        f"{n_events:,} events; best of {args.repeat}, sides alternating; "
+        f"load (1 min) per run {', '.join(f'{x:.1f}' for x in loads)}"
     )
     print_figures(figures)
-    saved = save_results("hotline_import", figures, {**vars(args), "database": DB_LABEL})
+    ours_rate = rows / best["ours"]
+    for label, key in (
+        ("COPY cases + events, real tables", "all"),
+        ("COPY of the CSV into a bare 13-column table", "bare"),
+    ):
+        print(
+            f"  informational, no target: {label}: {best[key] * 1e3:.1f} ms "
+            f"({rows / best[key] / 1e3:.1f} k rows/s); ours = {ours_rate * best[key] / rows:.3f}×"
+        )
+    info = {"copy_cases_events_s": best["all"], "copy_bare_s": best["bare"]}
+    saved = save_results("hotline_import", figures, {**vars(args), "database": DB_LABEL, **info})
     print(f"saved {saved.relative_to(ROOT)}")
     if any(f.status == "FAIL" for f in figures):
         raise SystemExit(1)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, tzinfo
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from linli.cases.contact import phone_mask
@@ -51,7 +51,17 @@ class ImportReport:
         return not self.errors and not self.file_error
 
 
+# The common spelling (``2026-03-02 09:30[:00]``, zero-padded): ``fromisoformat`` reads it as ``strptime``
+# would with the first formats, at a tenth of the cost; anything else takes the format loop.
+_ISO_MINUTES = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}(?::\d{2})?$")
+
+
 def _parse_text(text: str) -> datetime | None:
+    if _ISO_MINUTES.match(text):
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            return None  # e.g. month 13: no format below reads it either
     for fmt in DATE_FORMATS:
         try:
             return datetime.strptime(text, fmt)  # noqa: DTZ007 - local wall time, made aware by the caller
@@ -60,7 +70,8 @@ def _parse_text(text: str) -> datetime | None:
     return None
 
 
-def _datetime(value: Any) -> datetime | None:
+def _datetime(value: Any, zone: tzinfo) -> datetime | None:
+    """A cell as an aware datetime; naive values are local wall time in ``zone`` (``make_aware``'s rule)."""
     if isinstance(value, datetime):
         parsed: datetime | None = value
     elif isinstance(value, date):
@@ -69,7 +80,7 @@ def _datetime(value: Any) -> datetime | None:
         parsed = _parse_text(str(value or "").strip())
     if parsed is None:
         return None
-    return timezone.make_aware(parsed) if timezone.is_naive(parsed) else parsed
+    return timezone.make_aware(parsed, zone) if timezone.is_naive(parsed) else parsed
 
 
 def _float(value: Any) -> float | None:
@@ -111,6 +122,7 @@ def hotline_import(*, data: bytes, filename: str, now: datetime | None = None) -
     report.rows = len(sheet.rows)
     errors = list(sheet.errors)
     now = now or timezone.now()
+    zone = timezone.get_current_timezone()  # once, not per cell (a context-local lookup)
     categories = _categories()
     seen: dict[str, int] = {}
     parsed: list[tuple[int, dict[str, Any]]] = []
@@ -126,7 +138,7 @@ def hotline_import(*, data: bytes, filename: str, now: datetime | None = None) -
             err(number, "工单编号", "duplicate_in_file", f"工单编号与第{seen[order]}行重复")
         else:
             seen[order] = number
-        called = _datetime(cells.get("来电时间"))
+        called = _datetime(cells.get("来电时间"), zone)
         if called is None:
             err(number, "来电时间", "invalid_date", "来电时间格式应为 2026-01-31 09:30")
         elif called > now:
@@ -155,7 +167,7 @@ def hotline_import(*, data: bytes, filename: str, now: datetime | None = None) -
         done = state in DONE_STATES
         if not done and state not in OPEN_STATES:
             err(number, "办理状态", "unknown_state", "办理状态应为“办理中”或“已办结”")
-        finished = _datetime(cells.get("办结时间")) if _text(cells.get("办结时间")) else None
+        finished = _datetime(cells.get("办结时间"), zone) if _text(cells.get("办结时间")) else None
         if _text(cells.get("办结时间")) and finished is None:
             err(number, "办结时间", "invalid_date", "办结时间格式应为 2026-01-31 09:30")
         if done and finished is None and _text(cells.get("办结时间")) == "":
@@ -200,11 +212,7 @@ def hotline_import(*, data: bytes, filename: str, now: datetime | None = None) -
         report.errors = sorted(errors, key=lambda e: (e.row, e.column))
         return report
 
-    existing = set(
-        Case.objects.filter(channel=Channel.HOTLINE, external_id__in=list(seen)).values_list(
-            "external_id", flat=True
-        )
-    )
+    existing = _imported_already(list(seen))
     items: list[BulkCase] = []
     for (_number, r), place in zip(parsed, places, strict=True):
         if r["order"] in existing:
@@ -216,6 +224,22 @@ def hotline_import(*, data: bytes, filename: str, now: datetime | None = None) -
         cases_bulk_create(items)
     report.created = len(items)
     return report
+
+
+def _imported_already(orders: list[str]) -> set[str]:
+    """The order numbers among ``orders`` imported before (channel hotline)."""
+    if connection.vendor == "postgresql":
+        # One array parameter instead of an ``IN`` list Django compiles value by value (1 M of them).
+        sql = f"SELECT external_id FROM {Case._meta.db_table} WHERE channel = %s AND external_id = ANY(%s)"  # noqa: S608
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [Channel.HOTLINE.value, orders])
+            return {r[0] for r in cursor.fetchall()}
+    found: set[str] = set()
+    for start in range(0, len(orders), 5000):  # SQLite's limit on parameters per statement
+        chunk = orders[start : start + 5000]
+        query = Case.objects.filter(channel=Channel.HOTLINE, external_id__in=chunk)
+        found.update(query.values_list("external_id", flat=True))
+    return found
 
 
 def _bulk_case(r: dict[str, Any], place: Any) -> BulkCase:

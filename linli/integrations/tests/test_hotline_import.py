@@ -183,3 +183,31 @@ def test_the_command_imports_a_file_and_fails_loudly_on_errors(
     with pytest.raises(CommandError):
         call_command("import_hotline", str(bad), stderr=err)
     assert "第2行" in err.getvalue() and Case.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-03-02 09:30",
+        "2026-03-02 09:30:59",
+        "2026-3-2 09:30",
+        "2026/03/02 09:30",
+        "2026-03-02",
+        "2026-02-30 09:30",
+        "2026-03-02 24:00",
+        "2026-03-02 09:30:60",
+        "2026-03-02T09:30",
+        "去年春天",
+    ],
+)
+def test_the_fast_date_path_reads_exactly_what_the_format_list_reads(text: str) -> None:
+    from linli.integrations.hotline.services import DATE_FORMATS, _parse_text
+
+    expected = None
+    for fmt in DATE_FORMATS:
+        try:
+            expected = datetime.strptime(text, fmt)  # noqa: DTZ007 - naive on both sides
+            break
+        except ValueError:
+            continue
+    assert _parse_text(text) == expected
