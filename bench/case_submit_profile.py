@@ -90,7 +90,8 @@ def main() -> None:
         for i, (body, key) in enumerate(more):
             post(body, key, tokens[i % len(tokens)])
         profiler.disable()
-        pstats.Stats(profiler).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(args.profile)
+        order = os.environ.get("PROFILE_SORT", "cumulative")  # or tottime
+        pstats.Stats(profiler).sort_stats(order).print_stats(args.profile)
 
 
 if __name__ == "__main__":
