@@ -167,11 +167,12 @@ def test_a_warm_submission_through_the_api_stays_within_its_query_budget(world: 
     _, raw = api_token_create(user=world.resident, name="app")
     client = Client()
     lat, lng = grid_point(world.d, 1)
+    streetlight = category("road.streetlight").pk
 
     def post(key: str) -> Any:
         return client.post(
             "/api/cases/",
-            data={"text": "路灯不亮", "category_id": category("road.streetlight").pk, "lat": lat, "lng": lng},
+            data={"text": "路灯不亮", "category_id": streetlight, "lat": lat, "lng": lng},
             HTTP_AUTHORIZATION=f"Bearer {raw}",
             HTTP_IDEMPOTENCY_KEY=key,
         )
