@@ -2,7 +2,7 @@
 
 Submission reads all of them for every case; they change a few times a year through the admin. Each
 process keeps one snapshot and re-reads a version stamp at most every ``LINLI_CASE_RULES_RECHECK_SECONDS``
-(default 2), rebuilding only when the stamp moved — the pattern of ``linli.places.locator`` and
+(default 2), rebuilding only when the stamp moved (``linli.core.snapshot``) — the pattern of ``linli.places.locator`` and
 ``linli.workdays.rules``. The stamp is computed from the tables themselves (row count, highest id and latest
 ``updated_at`` of categories, policies, routing rules, units and the regions the rules name; the few ladder
 rows in full), so every write path moves it — admin, services, data migrations, a shell — without each one
@@ -17,9 +17,7 @@ Within the process a change is seen at once: saving or deleting any of these mod
 
 from __future__ import annotations
 
-import math
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +29,7 @@ from django.db.models.signals import post_delete, post_save
 from linli.cases.ladder import Ladder, Rung
 from linli.cases.models import Category, EscalationLevel, RoutingRule, SlaPolicy
 from linli.cases.sla import PolicyBook, policy_rows_load
+from linli.core.snapshot import VersionedSnapshot
 
 
 @dataclass(frozen=True)
@@ -112,33 +111,15 @@ def _build(version: str) -> CaseRules:
     )
 
 
-class _State:
-    rules: CaseRules | None = None
-    checked_at = -math.inf
-
-
-_state = _State()
-_lock = threading.Lock()
+_snapshot: VersionedSnapshot[CaseRules] = VersionedSnapshot(
+    version=_current_version, build=_build, recheck=_recheck_seconds
+)
 
 
 def case_rules() -> CaseRules:
     """The current snapshot; re-reads the stamp at most every few seconds, rebuilds when it moved."""
     _forget_finished()
-    now = time.monotonic()
-    rules = _state.rules
-    if rules is not None and now - _state.checked_at < _recheck_seconds():
-        return rules
-    version = _current_version()
-    if rules is not None and rules.version == version:
-        _state.checked_at = now
-        return rules
-    with _lock:
-        rules = _state.rules
-        if rules is None or rules.version != version:
-            rules = _build(version)
-            _state.rules = rules
-        _state.checked_at = now
-    return rules
+    return _snapshot.get()
 
 
 def case_rules_invalidate() -> None:
@@ -146,8 +127,7 @@ def case_rules_invalidate() -> None:
 
     Dropped rather than re-checked: a change and its rollback can leave the stamp where it was (same count,
     same latest time under a frozen test clock) while the snapshot holds the rolled-back rows."""
-    _state.rules = None
-    _state.checked_at = -math.inf
+    _snapshot.drop()
 
 
 # Per thread, i.e. per database connection: on_commit callbacks of rule changes not yet committed.

@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
-import time
 from collections.abc import Sequence
 
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from linli.core.snapshot import VersionedSnapshot
 from linli.workdays.models import (
     DEFAULT_WORKING_PERIODS,
     WORKING_KINDS,
@@ -57,13 +56,6 @@ __all__ = [
 logger = logging.getLogger("linli.workdays")
 
 
-class _Cache:
-    calendar: WorkCalendar | None = None
-    checked_at = float("-inf")
-
-
-_cache = _Cache()
-_lock = threading.Lock()
 _warned: set[tuple[str, int]] = set()
 
 
@@ -111,28 +103,19 @@ def _build(version: str) -> WorkCalendar:
         )
 
 
+_snapshot: VersionedSnapshot[WorkCalendar] = VersionedSnapshot(
+    version=_current_version, build=_build, recheck=_recheck_seconds
+)
+
+
 def work_calendar() -> WorkCalendar:
     """The current snapshot; re-reads the stamp at most every few seconds, rebuilds when it moved."""
-    now = time.monotonic()
-    calendar = _cache.calendar
-    if calendar is not None and now - _cache.checked_at < _recheck_seconds():
-        return calendar
-    version = _current_version()
-    if calendar is not None and calendar.version == version:
-        _cache.checked_at = now
-        return calendar
-    with _lock:
-        calendar = _cache.calendar
-        if calendar is None or calendar.version != version:
-            calendar = _build(version)
-            _cache.calendar = calendar
-        _cache.checked_at = now
-    return calendar
+    return _snapshot.get()
 
 
 def calendar_invalidate() -> None:
     """Make the next call re-read the stamp (this process just edited the calendar, or a test rolled back)."""
-    _cache.checked_at = float("-inf")
+    _snapshot.recheck_now()
 
 
 def _check_covered(calendar: WorkCalendar, *moments: dt.date) -> None:
