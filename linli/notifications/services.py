@@ -201,23 +201,8 @@ def notification_send_many(*, kind: str, title: str, items: Sequence[Outgoing]) 
             created += len(rows)
             messages: list[OutboxMessage] = []
             for i in chunk:
-                if i.sms_text is None:
-                    continue
                 user = users.get(i.user_id) if i.user_id is not None else None
-                if user is not None and user.phone:
-                    key = f"{i.dedup_key}:sms:u{user.pk}"
-                    messages.append(
-                        _sms(user=user, phone=user.phone, kind=kind, text=i.sms_text, key=key, now=now)
-                    )
-                if i.phone:
-                    try:
-                        phone = phone_normalize(i.phone)
-                    except AccountError as exc:
-                        raise NotificationError(exc.code, exc.message) from exc
-                    key = f"{i.dedup_key}:sms:p{_phone_key(phone)}"
-                    messages.append(
-                        _sms(user=None, phone=phone, kind=kind, text=i.sms_text, key=key, now=now)
-                    )
+                messages += _sms_for(i, user=user, kind=kind, now=now)
             enqueued += _insert_and_enqueue(messages)
     return NotificationSendResult(notifications_created=created, messages_enqueued=enqueued)
 
@@ -255,18 +240,7 @@ def notification_send_new(
                     created_at=now,
                 )
             )
-        if i.sms_text is None:
-            continue
-        if user is not None and user.phone:
-            key = f"{i.dedup_key}:sms:u{user.pk}"
-            messages.append(_sms(user=user, phone=user.phone, kind=kind, text=i.sms_text, key=key, now=now))
-        if i.phone:
-            try:
-                phone = phone_normalize(i.phone)
-            except AccountError as exc:
-                raise NotificationError(exc.code, exc.message) from exc
-            key = f"{i.dedup_key}:sms:p{_phone_key(phone)}"
-            messages.append(_sms(user=None, phone=phone, kind=kind, text=i.sms_text, key=key, now=now))
+        messages += _sms_for(i, user=user, kind=kind, now=now)
     if rows:
         Notification.objects.bulk_create(rows)
     if not messages:
@@ -275,6 +249,24 @@ def notification_send_new(
     ids = [m.pk for m in messages]
     outbox_enqueue(message_ids=ids)
     return NotificationSendResult(notifications_created=len(rows), messages_enqueued=ids)
+
+
+def _sms_for(item: Outgoing, *, user: User | None, kind: str, now: datetime) -> list[OutboxMessage]:
+    """The SMS rows of one item: to the account's phone and/or to the item's own number (keys per target)."""
+    if item.sms_text is None:
+        return []
+    out: list[OutboxMessage] = []
+    if user is not None and user.phone:
+        key = f"{item.dedup_key}:sms:u{user.pk}"
+        out.append(_sms(user=user, phone=user.phone, kind=kind, text=item.sms_text, key=key, now=now))
+    if item.phone:
+        try:
+            phone = phone_normalize(item.phone)
+        except AccountError as exc:
+            raise NotificationError(exc.code, exc.message) from exc
+        key = f"{item.dedup_key}:sms:p{_phone_key(phone)}"
+        out.append(_sms(user=None, phone=phone, kind=kind, text=item.sms_text, key=key, now=now))
+    return out
 
 
 def _sms(*, user: User | None, phone: str, kind: str, text: str, key: str, now: datetime) -> OutboxMessage:
