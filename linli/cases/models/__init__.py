@@ -6,17 +6,11 @@ from linli.cases.models.case import (
     STATUS_INFO,
     TERMINAL_STATUSES,
     TRIAGE_CLOCK_STATUSES,
-    AttachmentKind,
     Case,
-    CaseAttachment,
-    CaseEvent,
-    CaseFollower,
-    CaseNumberCounter,
     Rating,
     Status,
     StatusCategory,
     StatusInfo,
-    Supervision,
     Urgency,
     statuses_in,
 )
@@ -28,6 +22,14 @@ from linli.cases.models.catalog import (
     Channel,
 )
 from linli.cases.models.policy import DurationUnit, EscalationLevel, LadderLevel, RoutingRule, SlaPolicy
+from linli.cases.models.records import (
+    AttachmentKind,
+    CaseAttachment,
+    CaseEvent,
+    CaseFollower,
+    CaseNumberCounter,
+    Supervision,
+)
 
 __all__ = [
     "ACCEPT_CLOCK_STATUSES",
