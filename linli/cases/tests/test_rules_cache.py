@@ -94,7 +94,7 @@ def test_a_rolled_back_change_does_not_outlive_its_transaction(world: World, set
     unit, _ = unit_make(world.d, name="区城管局")
 
     class Abandon(Exception):
-        pass
+        """Raised inside the block to roll it back."""
 
     # given a rule saved and used inside a transaction (the snapshot is rebuilt with it)
     with pytest.raises(Abandon), transaction.atomic():
