@@ -389,7 +389,7 @@ API_TOKEN_TTL_HOURS = env_int("LINLI_API_TOKEN_TTL_HOURS", 12)
 # with the business rows (QUALITY REL-2). Workers: `manage.py db_worker` (SKIP LOCKED on PostgreSQL).
 TASKS = {
     "default": {
-        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "BACKEND": "linli.core.tasks_backend.DatabaseBackend",  # django-tasks-db, see the module
         "QUEUES": ["default"],
     }
 }

@@ -31,6 +31,7 @@ from linli.cases.models import (
     StatusCategory,
 )
 from linli.cases.permissions import case_may_view
+from linli.cases.rules_cache import case_rules
 from linli.cases.schemas import (
     ActionIn,
     CaseDetailOut,
@@ -47,6 +48,7 @@ from linli.cases.schemas import (
 )
 from linli.core.api import ApiError, CappedPagination, ErrorOut, session_or_token
 from linli.core.scoping import scope_for
+from linli.places.locator import get_locator
 from linli.places.models import Grid, Region
 from linli.security.ratelimit import api_rate_limit, rate_limit_enforce
 from linli.security.uploads import serve_upload
@@ -138,23 +140,35 @@ def submit(request: HttpRequest, payload: Form[SubmitIn], photos: File[list[Uplo
     except CaseError as exc:
         _raise(exc)
     _names_prefill(result.case)
-    body = {"case": result.case, "created": result.created, "similar": _nearby(result.case)}
+    # "Me too" is offered before submitting (GET /nearby, the report page); here only when asked for.
+    similar = _nearby(result.case) if payload.with_similar else []
+    body = {"case": result.case, "created": result.created, "similar": similar}
     return HttpStatus(201 if result.created else 200, body)
 
 
 def _names_prefill(case: Case) -> None:
-    """``CaseOut`` names the community, grid and unit: one joined read instead of three lazy loads."""
+    """``CaseOut`` names the community, grid and unit: from the locator's and the case rules' snapshots
+    (no query), or where they do not know one (a community without grids) one joined read."""
     if case.community_id is None and case.grid_id is None and case.unit_id is None:
         return
-    community, grid, unit = (
-        Case.objects.filter(pk=case.pk).values_list("community__name", "grid__name", "unit__name").get()
-    )
+    locator, rules = get_locator(), case_rules()
+    community = locator.community_names.get(case.community_id) if case.community_id else None
+    grid = locator.grid_names.get(case.grid_id) if case.grid_id else None
+    unit = rules.unit_names.get(case.unit_id) if case.unit_id else None
+    if (
+        (community is None) != (case.community_id is None)
+        or (grid is None) != (case.grid_id is None)
+        or ((unit is None) != (case.unit_id is None))
+    ):
+        community, grid, unit = (
+            Case.objects.filter(pk=case.pk).values_list("community__name", "grid__name", "unit__name").get()
+        )
     if case.community_id is not None:
-        case.community = Region(pk=case.community_id, name=community)
+        case.community = Region(pk=case.community_id, name=community or "")
     if case.grid_id is not None:
-        case.grid = Grid(pk=case.grid_id, name=grid)
+        case.grid = Grid(pk=case.grid_id, name=grid or "")
     if case.unit_id is not None:
-        case.unit = Unit(pk=case.unit_id, name=unit)
+        case.unit = Unit(pk=case.unit_id, name=unit or "")
 
 
 @router.get("/mine", response=list[OwnCaseOut], auth=session_or_token)

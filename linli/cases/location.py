@@ -95,7 +95,8 @@ def case_location_resolve(
         except LocateError as exc:
             raise CaseError(exc.code, exc.message) from exc
         estate = loc.estate
-        region = Region.objects.filter(pk=estate.id if estate else loc.community.id).only("id", "path").get()
+        # The locator carries each region's path: placing a point costs no query.
+        region_path = estate.path if estate is not None else loc.community.path
         return CaseLocation(
             lat=lat,
             lng=lng,
@@ -105,7 +106,7 @@ def case_location_resolve(
             community_id=loc.community.id,
             street_id=loc.street.id,
             district_id=loc.district.id,
-            region_path=region.path,
+            region_path=region_path,
             snapped=loc.snapped,
         )
     if community_id is not None:

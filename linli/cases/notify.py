@@ -194,55 +194,34 @@ def case_notify(*, case: Case, action: str, event_id: int, actor: User | None) -
         _send(recipients=followers, kind=kind, title=title, body=body, link=link, sms=None, key=f"{key}:f")
 
 
-def submit_dispatchers(*, region_path: str, level: str) -> list[User]:
-    """Who hears of a new case at this place and level: ``dispatchers_at`` for one path, leaner (only what
-    an in-app row needs: dispatchers get no SMS). Read before the submitting transaction opens, so the
-    write lock it takes (the day's number counter; all of SQLite) is held no longer than the writes."""
-    path = level_region_path(region_path, level)
-    return list(
-        User.objects.filter(
-            is_active=True,
-            memberships__is_active=True,
-            memberships__role__in=_roles_with(Capability.CASES_TRIAGE),
-            memberships__region__path=path,
-        )
-        .only("id", "is_active")
-        .distinct()
-    )
+def case_submitted_enqueue(*, case_id: int, event_id: int) -> None:
+    """Inside the submitting transaction: the task that tells of the new case (``case_notify_submitted``).
 
-
-def case_notify_submitted(*, case: Case, event_id: int, dispatchers: Sequence[User]) -> None:
-    """``case_notify(action="submit", actor=None)`` for a case inserted in the current transaction.
-
-    Same recipients (``dispatchers`` from ``submit_dispatchers``), texts and dedup keys, so REL-5 holds
-    across both paths; but as the case (and so every key naming it) is new, everything goes out in a few
-    statements (``notification_send_new``): one INSERT of all in-app rows, one of the SMS outbox rows,
-    then their delivery tasks.
+    A submission writes its case, its event and this one task row (QUALITY REL-2: all or none); the
+    messages themselves — the reporter's 受理 notice (in-app, SMS) and the level's dispatchers' — are
+    written by the worker moments later. Resolving the recipients and writing a row per message in the
+    resident's request cost more than the case itself (and held the day's number lock meanwhile).
     """
-    from linli.notifications.services import Outgoing, notification_send_new
+    from linli.cases.tasks import case_submitted_notify
+    from linli.notifications.outbox import task_enqueue_with_transaction
 
-    action = "submit"
-    rule = RULES[action]
-    key = f"case:{case.pk}:{action}:{event_id}"
-    body = f"工单 {case.number}:{case.title}"
-    link = case_link(case)
-    items: list[Outgoing] = []
-    users: dict[int, User] = {}
-    sms = reporter_sms_text(case.number, rule.title)
-    if case.reporter is not None:
-        users[case.reporter.pk] = case.reporter
-        items.append(
-            Outgoing(dedup_key=f"{key}:r", body=body, link=link, user_id=case.reporter.pk, sms_text=sms)
-        )
-    else:
-        mobile = _mobile(contact_phone_reveal(case))
-        if mobile:
-            items.append(Outgoing(dedup_key=f"{key}:r", body=body, link=link, phone=mobile, sms_text=sms))
-    for user in dispatchers:
-        users.setdefault(user.pk, user)
-        items.append(Outgoing(dedup_key=f"{key}:d", body=body, link=link, user_id=user.pk))
-    if items:
-        notification_send_new(kind=f"case.{action}", title=rule.title, items=items, users=users)
+    task_enqueue_with_transaction(case_submitted_notify, case_id, event_id)
+
+
+def case_notify_submitted(*, case_id: int, event_id: int) -> bool:
+    """The worker's half of a submission: ``case_notify(action="submit")`` for the case's submit event.
+
+    Idempotent by the dedup keys naming the event (REL-5): a task re-run after a crash sends nothing
+    twice. False when the case is gone (nothing to tell).
+    """
+    from django.db import transaction
+
+    case = Case.objects.select_related("reporter").filter(pk=case_id).first()
+    if case is None:
+        return False
+    with transaction.atomic():
+        case_notify(case=case, action="submit", event_id=event_id, actor=None)
+    return True
 
 
 def case_event_notify(result: TransitionResult) -> None:

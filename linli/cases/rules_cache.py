@@ -49,6 +49,7 @@ class CaseRules:
     routes: tuple[Route, ...]
     book: PolicyBook
     ladder: Ladder
+    unit_names: dict[int, str]  # every unit, for the names in a submission's answer
 
     def category_chain(self, category_id: int | None) -> list[int]:
         """The category and its ancestors, nearest first."""
@@ -86,6 +87,8 @@ def _current_version() -> str:
 
 
 def _build(version: str) -> CaseRules:
+    from linli.accounts.models import Unit
+
     categories: dict[int, Category] = {}
     parents: dict[int, int | None] = {}
     for category in Category.objects.all():
@@ -108,6 +111,7 @@ def _build(version: str) -> CaseRules:
         routes=routes,
         book=PolicyBook(policy_rows_load(), parents),
         ladder=Ladder(rungs=tuple(Rung(code, name, rank) for code, name, rank in rungs)),
+        unit_names=dict(Unit.objects.values_list("id", "name")),
     )
 
 

@@ -30,7 +30,7 @@ class CaseOut(Schema):
     title: str
     text: str
     status: str
-    status_label: str = Field(..., alias="get_status_display")
+    status_label: str
     status_category: str
     level: str
     address: str
@@ -93,12 +93,18 @@ class SubmitIn(Schema):
     contact_phone: str = Field("", max_length=20)
     is_public: bool | None = None
     idempotency_key: str = Field("", max_length=64)
+    with_similar: bool = Field(
+        False,
+        description="also list similar open cases nearby in the answer (else GET /nearby before submitting)",
+    )
 
 
 class SubmitOut(Schema):
     case: CaseOut
     created: bool
-    similar: list[NearbyOut]
+    similar: list[NearbyOut] = Field(
+        ..., description="only with with_similar: open cases of the same kind nearby"
+    )
 
 
 class TimelineOut(Schema):

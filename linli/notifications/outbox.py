@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
@@ -24,6 +25,9 @@ from linli.accounts.sms import phones_mask_in_text
 from linli.notifications.channels import channel_for
 from linli.notifications.models import CLAIMABLE_STATUSES, OutboxMessage, OutboxStatus
 from linli.notifications.phones import outbox_phones_erase
+
+if TYPE_CHECKING:
+    from django_tasks.base import Task
 
 logger = logging.getLogger("linli.notifications")
 
@@ -55,6 +59,19 @@ def queue_is_this_database() -> bool:
     from linli.notifications.tasks import outbox_deliver
 
     return isinstance(outbox_deliver.get_backend(), DatabaseBackend)
+
+
+def task_enqueue_with_transaction(task: Task[Any, Any], *args: Any) -> None:
+    """Enqueue ``task(*args)`` so that it stands or falls with the caller's transaction.
+
+    With the queue in this database the task row is one more INSERT in that transaction (QUALITY REL-2:
+    the business rows and their task rows commit together or not at all); with any other backend the
+    task is enqueued once the transaction has committed (the house style's general rule).
+    """
+    if queue_is_this_database():
+        task.enqueue(*args)
+    else:
+        transaction.on_commit(partial(task.enqueue, *args))
 
 
 def outbox_enqueue(*, message_ids: list[int], run_after: datetime | None = None) -> None:

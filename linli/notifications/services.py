@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -205,50 +205,6 @@ def notification_send_many(*, kind: str, title: str, items: Sequence[Outgoing]) 
                 messages += _sms_for(i, user=user, kind=kind, now=now)
             enqueued += _insert_and_enqueue(messages)
     return NotificationSendResult(notifications_created=created, messages_enqueued=enqueued)
-
-
-def notification_send_new(
-    *, kind: str, title: str, items: Sequence[Outgoing], users: Mapping[int, User]
-) -> NotificationSendResult:
-    """``notification_send_many`` for an event written in the caller's transaction (a new case's submit).
-
-    The dedup keys name that event, which nobody outside this transaction can see yet, so no other call can
-    have used them: no dedup read and no savepoint — the in-app rows in one INSERT, the SMS rows in one
-    INSERT returning their ids, then their delivery tasks. The unique keys still stand guard: a reused key
-    fails its INSERT, and with it the caller's transaction (nothing half-sent). ``users`` holds the
-    accounts the items name (already loaded by the caller); inactive ones get nothing, as elsewhere.
-    """
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("notification_send_new must be called inside the caller's transaction.atomic()")
-    now = timezone.now()
-    rows: list[Notification] = []
-    messages: list[OutboxMessage] = []
-    for i in items:
-        _validate(kind=kind, title=title, link=i.link, sms_text=i.sms_text, dedup_key=i.dedup_key)
-        user = users.get(i.user_id) if i.user_id is not None else None
-        if user is not None and not user.is_active:
-            user = None
-        if user is not None:
-            rows.append(
-                Notification(
-                    recipient=user,
-                    kind=kind,
-                    title=title,
-                    body=i.body,
-                    link=i.link,
-                    dedup_key=i.dedup_key,
-                    created_at=now,
-                )
-            )
-        messages += _sms_for(i, user=user, kind=kind, now=now)
-    if rows:
-        Notification.objects.bulk_create(rows)
-    if not messages:
-        return NotificationSendResult(notifications_created=len(rows), messages_enqueued=[])
-    OutboxMessage.objects.bulk_create(messages)  # PostgreSQL and SQLite ≥ 3.35 return the ids
-    ids = [m.pk for m in messages]
-    outbox_enqueue(message_ids=ids)
-    return NotificationSendResult(notifications_created=len(rows), messages_enqueued=ids)
 
 
 def _sms_for(item: Outgoing, *, user: User | None, kind: str, now: datetime) -> list[OutboxMessage]:

@@ -73,6 +73,7 @@ class PlaceRef:
     id: int
     name: str
     code: str
+    path: str = ""  # the region's materialised path (estates, communities, streets, district); "" for grids
 
 
 @dataclass(frozen=True)
@@ -207,6 +208,7 @@ class LocatorIndex:
         estates: Sequence[tuple[int, str, str, Any]],
         chains: dict[int, tuple[PlaceRef, PlaceRef, PlaceRef]],
         tolerance_m: float,
+        estate_paths: dict[int, str] | None = None,
     ) -> None:
         self.version = version
         self.tolerance_m = tolerance_m
@@ -215,6 +217,9 @@ class LocatorIndex:
         self.grid_refs = [PlaceRef(g[0], g[1], g[2]) for g in ordered]
         self.grid_community = [g[3] for g in ordered]
         self.chains = chains
+        # Names by id, for answers that name a located case's places without a query.
+        self.grid_names = {ref.id: ref.name for ref in self.grid_refs}
+        self.community_names = {chain[0].id: chain[0].name for chain in chains.values()}
         # Per grid index, everything a Location needs, so a lookup is one list access.
         self._grid_chain = [
             (ref, *chains[c]) for ref, c in zip(self.grid_refs, self.grid_community, strict=True)
@@ -246,7 +251,8 @@ class LocatorIndex:
         self._metric_bounds: FloatArray = box
         self._reach_tree = STRtree(shapely.box(box[:, 0] - t, box[:, 1] - t, box[:, 2] + t, box[:, 3] + t))
         est_sorted = sorted(estates, key=lambda e: e[0])
-        self.estate_refs = [PlaceRef(e[0], e[1], e[2]) for e in est_sorted]
+        paths = estate_paths or {}
+        self.estate_refs = [PlaceRef(e[0], e[1], e[2], paths.get(e[0], "")) for e in est_sorted]
         est_geoms = np.array([geometry_from_geojson(e[3]) for e in est_sorted], dtype=object)
         shapely.prepare(est_geoms)
         self.estate_tree = STRtree(est_geoms)
@@ -403,16 +409,16 @@ def _build(version: str) -> LocatorIndex:
         (g.id, g.name, g.code, g.community_id, g.boundary)
         for g in Grid.objects.exclude(boundary=None).only("id", "name", "code", "community_id", "boundary")
     ]
-    estates = [
-        (e.id, e.name, e.code, e.boundary)
-        for e in Region.objects.filter(level=Level.ESTATE)
+    estate_rows = list(
+        Region.objects.filter(level=Level.ESTATE)
         .exclude(boundary=None)
-        .only("id", "name", "code", "boundary")
-    ]
+        .only("id", "name", "code", "path", "boundary")
+    )
+    estates = [(e.id, e.name, e.code, e.boundary) for e in estate_rows]
     regions = {
         r.id: r
         for r in Region.objects.filter(level__in=[Level.DISTRICT, Level.STREET, Level.COMMUNITY]).only(
-            "id", "name", "code", "parent_id"
+            "id", "name", "code", "parent_id", "path"
         )
     }
     chains: dict[int, tuple[PlaceRef, PlaceRef, PlaceRef]] = {}
@@ -421,9 +427,9 @@ def _build(version: str) -> LocatorIndex:
         street = regions[community.parent_id]  # type: ignore[index]
         district = regions[street.parent_id]  # type: ignore[index]
         chains[community_id] = (
-            PlaceRef(community.id, community.name, community.code),
-            PlaceRef(street.id, street.name, street.code),
-            PlaceRef(district.id, district.name, district.code),
+            PlaceRef(community.id, community.name, community.code, community.path),
+            PlaceRef(street.id, street.name, street.code, street.path),
+            PlaceRef(district.id, district.name, district.code, district.path),
         )
     return LocatorIndex(
         version=version,
@@ -431,6 +437,7 @@ def _build(version: str) -> LocatorIndex:
         estates=estates,
         chains=chains,
         tolerance_m=float(settings.LINLI_LOCATE_TOLERANCE_M),
+        estate_paths={e.id: e.path for e in estate_rows},
     )
 
 

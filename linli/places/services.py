@@ -141,6 +141,7 @@ def region_update(
     bump_version: bool = True,
 ) -> Region:
     """Rename a region and replace its figures; geometry only when given (None keeps the stored one)."""
+    renamed = region.name != name
     region.name, region.households, region.population, region.address = name, households, population, address
     fields = ["name", "households", "population", "address", "updated_at"]
     if boundary is not None or point is not None:
@@ -151,7 +152,8 @@ def region_update(
         fields += _GEOMETRY_FIELDS
     with transaction.atomic():
         region.save(update_fields=fields)
-        if bump_version and (boundary is not None or point is not None):
+        # The locator's answers name the regions too (a case's community in the submission answer).
+        if bump_version and (boundary is not None or point is not None or renamed):
             geometry_version_bump()
     return region
 
@@ -209,6 +211,7 @@ def grid_update(
     if community.level != Level.COMMUNITY:
         raise PlacesError("invalid_parent", f"{name}: 网格必须属于社区")
     moved = grid.community_id != community.id
+    renamed = grid.name != name
     grid.name, grid.households = name, households
     # region_path is denormalised from the community: it moves with it so scoped queries stay right.
     grid.community, grid.region_path = community, community.path
@@ -221,8 +224,8 @@ def grid_update(
         fields += _GEOMETRY_FIELDS
     with transaction.atomic():
         grid.save(update_fields=fields)
-        # The locator's grid → community chain changes with a move, not only with a new boundary.
-        if bump_version and (boundary is not None or moved):
+        # The locator's grid → community chain changes with a move, its names with a rename.
+        if bump_version and (boundary is not None or moved or renamed):
             geometry_version_bump()
     return grid
 

@@ -32,6 +32,9 @@ class Status(models.TextChoices):
     WITHDRAWN = "withdrawn", _("已撤回")  # the reporter took it back before work started
 
 
+STATUS_VALUES = frozenset(Status.values)
+
+
 class StatusCategory(models.TextChoices):
     OPEN = "open", _("未办结")
     DONE = "done", _("已办结")
@@ -430,6 +433,12 @@ class Case(models.Model):
 
     def __str__(self) -> str:
         return f"{self.number} {self.title}"
+
+    @property
+    def status_label(self) -> str:
+        """The status in words (Chinese). ``get_status_display`` builds a dict of every choice's lazy label
+        on each call, translating them all to hash them; this translates one."""
+        return str(Status(self.status).label) if self.status in STATUS_VALUES else self.status
 
     @property
     def is_open(self) -> bool:

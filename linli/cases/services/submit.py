@@ -2,7 +2,9 @@
 
 Creation is the one write that does not go through ``case_transition`` (there is no row to lock yet); it
 writes the first event itself. Everything slow or fallible (photo re-encoding, locating, routing, deadline
-arithmetic) happens before the transaction opens; inside it only the number, the rows and the outbox.
+arithmetic) happens before the transaction opens, from the process's snapshots (no query); inside it only
+the number, the case and event rows (hand-built INSERTs, ``linli.core.fastsql``) and one task row that
+tells the reporter and the dispatchers (``case_submitted_enqueue``).
 """
 
 from __future__ import annotations
@@ -35,12 +37,13 @@ from linli.cases.models import (
     LadderLevel,
     Status,
 )
-from linli.cases.notify import case_notify_submitted, submit_dispatchers
+from linli.cases.notify import case_submitted_enqueue
 from linli.cases.numbering import case_number_next
 from linli.cases.routing import route_unit
 from linli.cases.rules_cache import case_rules
 from linli.cases.sla import deadlines_compute
 from linli.cases.transitions import case_transition
+from linli.core.fastsql import insert_instance
 
 if TYPE_CHECKING:
     from linli.accounts.models import User
@@ -200,12 +203,11 @@ def case_submit(
             raise
         return SubmitResult(case=earlier, created=False)
 
-    dispatchers = submit_dispatchers(region_path=case.region_path, level=case.level)
     try:
         with transaction.atomic():
             case.number = case_number_next(at=now)
-            case.save(force_insert=True)
-            event = CaseEvent.objects.create(
+            insert_instance(case)
+            event = CaseEvent(
                 case=case,
                 actor=reporter or filed_by,
                 actor_role=("reporter" if reporter is not None else "intake" if filed_by else "system"),
@@ -218,6 +220,7 @@ def case_submit(
                 is_public=True,
                 created_at=now,
             )
+            insert_instance(event)
             uploader = reporter or filed_by
             for image in prepared:
                 attachment_ingest(
@@ -227,7 +230,7 @@ def case_submit(
                     uploaded_by_id=uploader.pk if uploader is not None else None,
                     event=event,
                 )
-            case_notify_submitted(case=case, event_id=event.pk, dispatchers=dispatchers)
+            case_submitted_enqueue(case_id=case.pk, event_id=event.pk)
     except IntegrityError:
         # A concurrent identical submission won the unique key; theirs is the case (REL-1).
         again = _existing(scope=scope, key=idempotency_key, channel=channel, external_id=external_id)

@@ -116,16 +116,17 @@ def test_the_sla_sweep_is_registered_as_a_periodic_job() -> None:
 def test_a_failure_after_the_insert_leaves_neither_case_nor_messages(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """REL-2: the case, its event and its outbox/task rows commit together or not at all."""
+    """REL-2: the case, its event and its task row commit together or not at all."""
     from django_tasks_db.models import DBTaskResult
 
     from linli.cases.services import submit as submit_module
     from linli.notifications.models import Notification, OutboxMessage
 
-    real_notify = submit_module.case_notify_submitted
+    real_enqueue = submit_module.case_submitted_enqueue
 
     def boom(**kwargs: Any) -> None:
-        real_notify(**kwargs)  # the messages and their tasks are written, then something fails
+        real_enqueue(**kwargs)  # the notice task's row is written, then something fails
+        assert DBTaskResult.objects.count() == before[-1] + 1
         raise RuntimeError("provider exploded")
 
     before = (
@@ -135,7 +136,7 @@ def test_a_failure_after_the_insert_leaves_neither_case_nor_messages(
         OutboxMessage.objects.count(),
         DBTaskResult.objects.count(),
     )
-    monkeypatch.setattr(submit_module, "case_notify_submitted", boom)
+    monkeypatch.setattr(submit_module, "case_submitted_enqueue", boom)
     with pytest.raises(RuntimeError), transaction.atomic():
         case_submit(
             text="x", channel="resident", reporter=world.resident, community_id=world.d.communities[0].pk

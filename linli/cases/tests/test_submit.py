@@ -115,6 +115,7 @@ def test_staff_intake_needs_the_capability_and_an_anonymous_caller_is_told_by_sm
     assert err.value.code == "contact_required"
 
     from linli.notifications.models import OutboxMessage
+    from linli.notifications.tests.conftest import run_worker_batch
 
     case = case_submit(
         text="老人求助:家中水管破裂",
@@ -127,6 +128,7 @@ def test_staff_intake_needs_the_capability_and_an_anonymous_caller_is_told_by_sm
     ).case
     assert case.reporter_id is None and case.filed_by_id == world.window0.pk
     assert case.contact_phone_masked == "139****5678"
+    run_worker_batch()  # the submission's notice task
     sms = OutboxMessage.objects.get(dedup_key__startswith=f"case:{case.pk}:submit")
     assert sms.phone_display == "139****5678" and case.number in sms.text
     assert not case.is_public  # help requests are not published by default

@@ -1,0 +1,110 @@
+"""``linli.core.fastsql``: hand-built INSERTs and row reads store and load exactly what the ORM does."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.db.models import Value
+from django.db.models.signals import post_save, pre_save
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult, get_date_max
+
+from linli.accounts.models import ApiToken, User
+from linli.cases.tasks import case_submitted_notify
+from linli.core.fastsql import insert_instance, row_reader
+from linli.notifications.tests.conftest import run_worker_batch
+from linli.security.crypto import blind_index
+
+pytestmark = pytest.mark.django_db
+
+
+def test_an_inserted_row_reads_back_as_a_saved_one() -> None:
+    # given two users, one saved by the ORM and one inserted by hand, with an encrypted, indexed phone
+    saved = User(username="saved", display_name="张三", phone="13800138000")
+    saved.save()
+    fast = User(username="fast", display_name="张三", phone="13800138001")  # phones are unique
+    insert_instance(fast)
+    # then the hand-inserted one has its id, and every stored field equals the saved one's
+    assert fast.pk is not None and fast.pk != saved.pk and not fast._state.adding
+    a, b = User.objects.get(pk=saved.pk), User.objects.get(pk=fast.pk)
+    assert b.phone == "13800138001" and b.phone_index == blind_index("phone", "13800138001")
+    assert b.updated_at is not None and abs(b.updated_at - a.updated_at) < timedelta(minutes=1)  # auto_now
+    for field in User._meta.concrete_fields:
+        if field.name not in {"id", "username", "phone", "phone_index", "date_joined", "updated_at"}:
+            assert getattr(a, field.attname) == getattr(b, field.attname), field.name
+    # and the phone is not stored in the clear
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT phone FROM {User._meta.db_table} WHERE id = %s", [fast.pk])  # noqa: S608
+        assert "13800138001" not in str(cursor.fetchone()[0])
+
+
+def test_signals_are_sent_as_save_sends_them() -> None:
+    seen: list[tuple[str, Any]] = []
+
+    def before(sender: Any, instance: User, **kwargs: Any) -> None:
+        seen.append(("pre", instance.pk))
+        instance.display_name = "由信号填写"
+
+    def after(sender: Any, instance: User, created: bool, **kwargs: Any) -> None:
+        seen.append(("post", created))
+
+    pre_save.connect(before, sender=User, dispatch_uid="fastsql-test-pre")
+    post_save.connect(after, sender=User, dispatch_uid="fastsql-test-post")
+    try:
+        user = User(username="signalled")
+        insert_instance(user)
+    finally:
+        pre_save.disconnect(dispatch_uid="fastsql-test-pre", sender=User)
+        post_save.disconnect(dispatch_uid="fastsql-test-post", sender=User)
+    assert seen == [("pre", None), ("post", True)]
+    assert User.objects.get(pk=user.pk).display_name == "由信号填写"  # what pre_save set was stored
+
+
+def test_an_expression_value_falls_back_to_save() -> None:
+    user = User(username="expr", display_name=Value("表达式"))
+    insert_instance(user)
+    assert User.objects.get(pk=user.pk).display_name == "表达式"
+
+
+def test_a_row_read_by_hand_equals_the_orm_instance_and_deferred_fields_load_on_access() -> None:
+    user = User.objects.create(username="reader", display_name="李四", phone="13900139000", is_staff=True)
+    token = ApiToken.objects.create(
+        user=user, name="app", key_hash="h" * 64, expires_at=timezone.now() + timedelta(hours=1)
+    )
+    tokens, users = row_reader(ApiToken, "t"), row_reader(User, "u", defer=frozenset({"phone"}))
+    sql = (
+        f"SELECT {tokens.columns()}, {users.columns()} FROM {ApiToken._meta.db_table} t "  # noqa: S608
+        f"JOIN {User._meta.db_table} u ON u.id = t.user_id WHERE t.id = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [token.pk])
+        row = cursor.fetchone()
+    got_token, got_user = tokens.instance(row), users.instance(row, tokens.width)
+    orm_token = ApiToken.objects.get(pk=token.pk)
+    for field in ApiToken._meta.concrete_fields:
+        assert getattr(got_token, field.attname) == getattr(orm_token, field.attname), field.name
+    assert got_token.expires_at.tzinfo is not None and got_user.is_staff is True  # converted as the ORM does
+    assert got_user.display_name == "李四" and "phone" in got_user.get_deferred_fields()
+    with CaptureQueriesContext(connection) as queries:
+        assert got_user.phone == "13900139000"  # loaded (and decrypted) on first access
+    assert len(queries) == 1
+
+
+def test_the_task_backend_writes_a_ready_row_that_the_worker_runs() -> None:
+    # given a task enqueued through the project's backend (the row written by insert_instance)
+    result = case_submitted_notify.enqueue(987654, 1)
+    row = DBTaskResult.objects.get(pk=result.id)
+    # then it is the row the library writes: ready now (run_after = the library's "no date"), stamped
+    assert row.run_after == get_date_max() and row.enqueued_at is not None
+    assert row.task_path == "linli.cases.tasks.case_submitted_notify" and row.args_kwargs["args"] == [
+        987654,
+        1,
+    ]
+    # and the real worker runs it (the case does not exist: nothing to tell, no error)
+    assert run_worker_batch() == 1
+    row.refresh_from_db()
+    assert row.status == "SUCCESSFUL" and row.return_value is False
