@@ -1,39 +1,72 @@
 """Human-readable case numbers ``20261122-000123``: a per-day counter row incremented in the caller's transaction.
 
-One ``UPDATE … RETURNING`` increments and reads atomically (PostgreSQL row lock; SQLite single writer), so
-two concurrent submissions never get the same number. The caller's transaction holds the row lock until it
-commits, so the increment is done last, just before the case INSERT, to keep that window short. A rolled
-back submission rolls its increment back too: numbers have no gaps from failed inserts.
+The increment is one upsert (``INSERT … ON CONFLICT (day) DO UPDATE SET last = last + 1 RETURNING last``):
+atomic on both databases (PostgreSQL row lock; SQLite single writer), so two concurrent submissions never
+get the same number, and the day's first submission creates the row in the same statement. The counter row
+stays locked until the caller commits, and every submission of the day needs it: the increment is done
+as late as possible. On PostgreSQL ``case_number_assign`` goes further: the case is inserted with a
+provisional number, its event and task follow, and one last statement increments the counter and writes
+the number into the case row, so the lock is held for that statement and the COMMIT only. A rolled back
+submission rolls its increment back too: numbers have no gaps from failed inserts.
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection
 from django.utils import timezone
 
-from linli.cases.models import CaseNumberCounter
+from linli.cases.models import Case, CaseNumberCounter
+
+
+def _in_transaction(name: str) -> None:
+    if not connection.in_atomic_block:
+        raise RuntimeError(f"{name} must run inside the submitting transaction")
+
+
+def _upsert_sql() -> str:
+    table = CaseNumberCounter._meta.db_table
+    return (
+        f"INSERT INTO {table} (day, last) VALUES (%s, 1) "  # noqa: S608 - table from model meta
+        f"ON CONFLICT (day) DO UPDATE SET last = {table}.last + 1 RETURNING last"
+    )
+
+
+def case_number_format(day: date, value: int) -> str:
+    return f"{day:%Y%m%d}-{value:06d}"
 
 
 def case_number_next(*, at: datetime) -> str:
-    if not connection.in_atomic_block:
-        raise RuntimeError("case_number_next must run inside the submitting transaction")
+    """The next number of ``at``'s local day (the counter row stays locked until the caller commits)."""
+    _in_transaction("case_number_next")
     day: date = timezone.localdate(at)
-    table = CaseNumberCounter._meta.db_table
-    sql = f"UPDATE {table} SET last = last + 1 WHERE day = %s RETURNING last"  # noqa: S608 - table from model meta
     with connection.cursor() as cursor:
-        cursor.execute(sql, [day])
+        cursor.execute(_upsert_sql(), [day])
+        value = cursor.fetchone()[0]
+    return case_number_format(day, value)
+
+
+def case_number_provisional() -> str:
+    """A unique placeholder for a case inserted before ``case_number_assign`` (never committed)."""
+    return "~" + uuid.uuid4().hex[:19]
+
+
+def case_number_assign(*, case_id: int, at: datetime) -> str:
+    """PostgreSQL: increment the day's counter and write the number into the (provisional) case row, in
+    one statement, as the last one before the caller commits."""
+    _in_transaction("case_number_assign")
+    day: date = timezone.localdate(at)
+    cases = Case._meta.db_table
+    sql = (
+        f"WITH n AS ({_upsert_sql()}) "  # noqa: S608 - names from model meta
+        f"UPDATE {cases} SET number = %s || lpad(n.last::text, 6, '0') FROM n "
+        f"WHERE {cases}.id = %s RETURNING {cases}.number"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [day, f"{day:%Y%m%d}-", case_id])
         row = cursor.fetchone()
-        if row is None:
-            try:
-                with transaction.atomic():
-                    CaseNumberCounter.objects.create(day=day, last=1)
-                value = 1
-            except IntegrityError:
-                # Another submission created today's row first: increment that one.
-                cursor.execute(sql, [day])
-                value = cursor.fetchone()[0]
-        else:
-            value = row[0]
-    return f"{day:%Y%m%d}-{value:06d}"
+    if row is None:
+        raise RuntimeError(f"case {case_id} is not in this transaction")
+    return str(row[0])

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from linli.accounts.roles import Capability
@@ -38,7 +38,7 @@ from linli.cases.models import (
     Status,
 )
 from linli.cases.notify import case_submitted_enqueue
-from linli.cases.numbering import case_number_next
+from linli.cases.numbering import case_number_assign, case_number_next, case_number_provisional
 from linli.cases.routing import route_unit
 from linli.cases.rules_cache import case_rules
 from linli.cases.sla import deadlines_compute
@@ -205,7 +205,9 @@ def case_submit(
 
     try:
         with transaction.atomic():
-            case.number = case_number_next(at=now)
+            # The day's counter row is every submission's lock: taken last where the database allows.
+            late_number = connection.vendor == "postgresql"
+            case.number = case_number_provisional() if late_number else case_number_next(at=now)
             insert_instance(case)
             event = CaseEvent(
                 case=case,
@@ -231,6 +233,8 @@ def case_submit(
                     event=event,
                 )
             case_submitted_enqueue(case_id=case.pk, event_id=event.pk)
+            if late_number:
+                case.number = case_number_assign(case_id=case.pk, at=now)
     except IntegrityError:
         # A concurrent identical submission won the unique key; theirs is the case (REL-1).
         again = _existing(scope=scope, key=idempotency_key, channel=channel, external_id=external_id)

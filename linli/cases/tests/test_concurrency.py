@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 import pytest
-from django.db import OperationalError, connection
+from django.db import OperationalError, connection, transaction
 from django.test import Client
 from django.utils import timezone
 
@@ -24,7 +24,7 @@ from linli.accounts.services import membership_grant
 from linli.accounts.tests.factories import UserFactory
 from linli.cases.errors import CaseError
 from linli.cases.models import Case, CaseEvent, Status
-from linli.cases.services import case_accept, case_assign, case_submit, cases_sweep_sla
+from linli.cases.services import SweepReport, case_accept, case_assign, case_submit, cases_sweep_sla
 from linli.cases.tests.factories import World, category, grid_point, submit
 from linli.notifications.models import Notification, OutboxMessage
 
@@ -194,6 +194,8 @@ def test_concurrent_submissions_get_distinct_numbers(world: World) -> None:
     assert len(set(numbers)) == 12
     suffixes = sorted(int(n.split("-")[1]) for n in numbers)
     assert suffixes == list(range(suffixes[0], suffixes[0] + 12))  # no gaps, no repeats
+    # what each submission answered is what was stored (on PostgreSQL the number is written last)
+    assert sorted(Case.objects.values_list("number", flat=True)) == sorted(numbers)
 
 
 def test_of_two_concurrent_accepts_exactly_one_wins(world: World) -> None:
@@ -231,6 +233,43 @@ def test_two_concurrent_sweeps_escalate_each_case_once(world: World) -> None:
     # The reporter hears of each escalation once: one in-app message and one SMS per case (REL-5).
     assert Notification.objects.filter(recipient=world.resident, kind="case.escalate_timed").count() == 40
     assert OutboxMessage.objects.filter(recipient=world.resident, kind="case.escalate_timed").count() == 40
+
+
+def test_a_sweep_waiting_on_rows_a_user_holds_rechecks_them_after_the_user_commits(world: World) -> None:
+    if connection.vendor != "postgresql":
+        # SQLite has one writer at a time: the sweep never meets a row another transaction is changing.
+        pytest.skip("row locks: PostgreSQL")
+    past = timezone.now() - timedelta(days=30)
+    resolved, touched, plain = (submit(world, grid=i, now=past) for i in range(3))
+    ids = [resolved.pk, touched.pk, plain.pk]
+    Case.objects.filter(pk__in=ids).update(resolve_due_at=timezone.now() - timedelta(minutes=5))
+    now = timezone.now()
+    held = threading.Event()
+
+    def user() -> None:
+        with transaction.atomic():
+            list(Case.objects.select_for_update().filter(pk__in=[resolved.pk, touched.pk]))
+            held.set()
+            time.sleep(0.5)  # the sweep reads the due rows and waits on these two meanwhile
+            Case.objects.filter(pk=resolved.pk).update(status=Status.RESOLVED, status_category="done")
+            Case.objects.filter(pk=touched.pk).update(follower_count=1)
+
+    def sweep() -> SweepReport:
+        held.wait(5)
+        return cases_sweep_sla(now=now)
+
+    results = run_threads(2, lambda i: user() if i == 0 else sweep())
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    # The resolved case no longer matches (no longer open): left alone, no event. The touched one still
+    # matches and moves once, like the one nobody held.
+    assert results[1].escalated == 2
+    moved = dict(Case.objects.filter(pk__in=ids).values_list("pk", "level"))
+    assert moved == {resolved.pk: "estate", touched.pk: "community", plain.pk: "community"}
+    assert sorted(
+        CaseEvent.objects.filter(action="escalate_timed").values_list("case_id", flat=True)
+    ) == sorted([touched.pk, plain.pk])
+    assert Notification.objects.filter(kind="case.escalate_timed").count() == 2
 
 
 def test_two_concurrent_sweeps_mark_each_missed_triage_and_accept_deadline_once(world: World) -> None:

@@ -129,6 +129,12 @@ def test_a_failure_after_the_insert_leaves_neither_case_nor_messages(
         assert DBTaskResult.objects.count() == before[-1] + 1
         raise RuntimeError("provider exploded")
 
+    def file() -> Case:
+        return case_submit(
+            text="x", channel="resident", reporter=world.resident, community_id=world.d.communities[0].pk
+        ).case
+
+    first = file()
     before = (
         Case.objects.count(),
         CaseEvent.objects.count(),
@@ -138,9 +144,7 @@ def test_a_failure_after_the_insert_leaves_neither_case_nor_messages(
     )
     monkeypatch.setattr(submit_module, "case_submitted_enqueue", boom)
     with pytest.raises(RuntimeError), transaction.atomic():
-        case_submit(
-            text="x", channel="resident", reporter=world.resident, community_id=world.d.communities[0].pk
-        )
+        file()
     after = (
         Case.objects.count(),
         CaseEvent.objects.count(),
@@ -149,3 +153,7 @@ def test_a_failure_after_the_insert_leaves_neither_case_nor_messages(
         DBTaskResult.objects.count(),
     )
     assert after == before
+    # and the day's counter rolled back with it: the next case's number follows the first one's
+    monkeypatch.setattr(submit_module, "case_submitted_enqueue", real_enqueue)
+    following = file()
+    assert int(following.number.split("-")[1]) == int(first.number.split("-")[1]) + 1
