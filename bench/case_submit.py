@@ -10,8 +10,9 @@ their share of the requests back to back (a closed loop: 16 requests in flight a
 
 - **ours**: ``POST /api/cases/`` (form fields, a bearer token, an ``Idempotency-Key``) as the resident app
   sends it: token check, locate (grid → estate → community), ladder entry rung, routing, SLA deadlines, the
-  number, the case, its ``submit`` event, the notifications and SMS outbox rows with their delivery tasks,
-  and the "me too" lookup of similar cases nearby for the answer. Every answer must be 201.
+  number, the case, its ``submit`` event and the task row that tells the reporter and the dispatchers (the
+  messages themselves are the worker's, which this bench does not run; the app asks for "me too" cases
+  before submitting, ``GET /api/cases/nearby``). Every answer must be 201.
 - **limit**: ``POST /bench/insert`` with the same body: a plain Django view (CSRF-exempt, no
   authentication) that inserts one row (the text) into a bare table and answers 201 with a small JSON.
   It is appended to the project's URLconf in the bench's own server process only (``application`` below).

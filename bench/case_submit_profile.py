@@ -4,7 +4,8 @@
 
 The same data and bodies as ``bench/case_submit.py``, posted through Django's test client (full middleware
 stack, bearer token, ``Idempotency-Key``) in this process: prints the queries of one warm submission, the
-mean queries and writes per submission, CPU ms per submission, and with ``--profile N`` the top N
+mean queries and writes per submission, CPU ms per submission, the same for the bench's plain insert view
+and the ratio of the two (what a CPU-bound server's req/s ratio would be), and with ``--profile N`` the top N
 functions of a cProfile run (cumulative). The HTTP bench's figures swing with the machine's load; these do not.
 """
 
@@ -83,6 +84,22 @@ def main() -> None:
         f"{len(rest)} submissions: {len(sqls) / len(rest):.1f} queries ({writes / len(rest):.1f} writes) "
         f"and {cpu / len(rest) * 1e3:.2f} ms CPU each (this process; database server time not included)"
     )
+    # The limit's side through the same client and middleware: the bench's plain one-row insert view.
+    cs._urlconf()
+    plain = Client()
+    for body, _key in bodies[:50]:
+        plain.post("/bench/insert", data=body, content_type="application/x-www-form-urlencoded")
+    start = time.process_time()
+    for body, _key in rest:
+        response = plain.post("/bench/insert", data=body, content_type="application/x-www-form-urlencoded")
+        if response.status_code != 201:
+            raise SystemExit(f"limit: {response.status_code}")
+    limit_cpu = time.process_time() - start
+    print(
+        f"limit (plain insert view): {limit_cpu / len(rest) * 1e3:.2f} ms CPU each; "
+        f"CPU ratio limit/ours {limit_cpu / cpu:.2f}x (the req/s ratio a CPU-bound server would reach)"
+    )
+    settings.ROOT_URLCONF = "linli.urls"
     if args.profile:
         more = cs._bodies(args.requests, categories, 2, rng=rng)
         profiler = cProfile.Profile(time.process_time)  # CPU time: the figures do not move with load
