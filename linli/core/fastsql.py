@@ -9,9 +9,9 @@ database vendor and then only executed. Values still go through each field's own
 datetimes, booleans and encrypted fields come back as the ORM gives them).
 
 ``pre_save`` and ``post_save`` are sent as ``save_base`` sends them, when the model has receivers.
-What this does not do: database defaults and expressions as values (those instances fall back to
-``Model.save``), multi-table inheritance, other databases than the default. Everything else in the code
-base uses the ORM.
+What this does not do: models with their own ``save()``, database defaults and expressions as values
+(those instances fall back to ``Model.save``), multi-table inheritance, other databases than the
+default. Everything else in the code base uses the ORM.
 """
 
 from __future__ import annotations
@@ -62,6 +62,9 @@ def insert_instance(obj: Model) -> None:
     """
     connection = connections["default"]
     model = type(obj)
+    if model.save is not Model.save:  # the model's own save() may do more than store the row
+        obj.save(force_insert=True)
+        return
     if pre_save.has_listeners(model):
         pre_save.send(sender=model, instance=obj, raw=False, using="default", update_fields=None)
     with_pk = obj.pk is not None
