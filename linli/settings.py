@@ -285,7 +285,7 @@ else:
     _sqlite_path.parent.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": "linli.core.sqlite",  # Django's SQLite backend with a writer gate (see the module)
             "NAME": str(_sqlite_path),
             # Persistent connections: each thread keeps its connection, so the PRAGMAs below run once.
             "CONN_MAX_AGE": None,
@@ -303,7 +303,8 @@ else:
                     "PRAGMA cache_size=-64000;"
                 ),
             },
-            "TEST": {"NAME": env_str("LINLI_TEST_SQLITE_PATH", "") or None},
+            # In memory unless a file is asked for (named, as pytest-django only knows Django's engine name).
+            "TEST": {"NAME": env_str("LINLI_TEST_SQLITE_PATH", "") or ":memory:"},
         }
     }
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db import connections
 
+from linli.core.sqlite import SQLITE_ENGINES
 from linli.security.audit import audit_record, audit_verify
 from linli.security.backup import (
     MANIFEST_FORMAT,
@@ -124,12 +125,12 @@ def backup_restore(
 
 
 def _sqlite_target(base: dict[str, Any], target: str | None) -> dict[str, Any]:
-    if base.get("ENGINE") != "django.db.backends.sqlite3" and target is None:
+    if base.get("ENGINE") not in SQLITE_ENGINES and target is None:
         raise BackupError("vendor_mismatch", "这是 SQLite 备份,请用 --target 指定恢复到的文件")
     name = str(target or base["NAME"])
     if name.startswith("postgres") or "mode=memory" in name or name == ":memory:":
         raise BackupError("target_invalid", "SQLite 备份只能恢复到一个数据库文件")
-    template = base if base.get("ENGINE") == "django.db.backends.sqlite3" else {}
+    template = base if base.get("ENGINE") in SQLITE_ENGINES else {}
     return {
         **template,
         "ENGINE": "django.db.backends.sqlite3",
@@ -199,7 +200,7 @@ def _pg_restore(data_path: Path, target_dict: dict[str, Any], *, force: bool) ->
 
 
 def _restore_check(manifest: dict[str, Any], target_dict: dict[str, Any]) -> RestoreResult:
-    if target_dict["ENGINE"] == "django.db.backends.sqlite3":
+    if target_dict["ENGINE"] in SQLITE_ENGINES:
         with contextlib.closing(sqlite3.connect(target_dict["NAME"])) as conn:
             tables = sqlite_digest(conn)
             head = audit_head_from(conn.cursor()) if "security_auditchainhead" in tables else None

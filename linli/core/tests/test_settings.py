@@ -85,7 +85,7 @@ def test_database_is_configured_for_concurrency_and_locale_is_chinese() -> None:
     from django.conf import settings as dj
 
     db = dj.DATABASES["default"]
-    if db["ENGINE"] == "django.db.backends.sqlite3":
+    if db["ENGINE"] == "linli.core.sqlite":
         # The embedded default: WAL + BEGIN IMMEDIATE so writers queue instead of failing mid-transaction.
         assert db["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
         assert "journal_mode=WAL" in db["OPTIONS"]["init_command"]
