@@ -96,9 +96,9 @@ class MembershipAdminForm(forms.ModelForm):
 
 
 class UserAdminChangeForm(UserChangeForm):
-    """The admin's user form refuses the superuser flag on a security admin or auditor (AC-5): a superuser
-    is a system admin. Checked against the duties stored now; to turn an auditor into a system admin,
-    revoke the auditor's role first and save, then tick the flag."""
+    """The admin's user form. The superuser flag counts as the system admin's duty (AC-5); it is checked
+    with the membership rows as they will be after this save (``MembershipInlineFormSet``), so an auditor
+    becomes a system admin in one save by switching the auditor's row off and ticking the flag."""
 
     class Meta:
         model = User
@@ -108,17 +108,8 @@ class UserAdminChangeForm(UserChangeForm):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         if self.instance.pk is not None:
-            # Before the inline rows are checked (after this form), so they too read the locked state.
+            # Before the inline rows are checked (after this form), so they read the locked state.
             user_row_lock(self.instance.pk)
-        if cleaned.get("is_superuser") and self.instance.pk is not None:
-            others = sorted(duties_held(self.instance) - {SYSTEM})
-            if others:
-                # A field error keeps the flag off the instance, so the membership rows are checked
-                # against the account as it stays.
-                self.add_error(
-                    "is_superuser",
-                    forms.ValidationError(superuser_conflict_message(others[0]), code="duty_conflict"),
-                )
         return cleaned
 
 
@@ -156,4 +147,8 @@ class MembershipInlineFormSet(BaseInlineFormSet):
         if user.is_superuser:  # the submitted flag: the user form has already been cleaned onto it
             duties.add(SYSTEM)
         if len(duties) > 1:
+            others = sorted(duties - {SYSTEM})
+            if user.is_superuser and len(others) == 1:
+                # The flag on an auditor or security admin: say which duty stands in the way.
+                raise forms.ValidationError(superuser_conflict_message(others[0]), code="duty_conflict")
             raise forms.ValidationError(duties_combined_message(duties), code="duty_conflict")

@@ -225,7 +225,24 @@ def test_ticking_superuser_on_an_auditor_or_security_admin_is_refused_in_the_adm
     person.refresh_from_db()
     assert not person.is_superuser and duty_violations() == []
     [row] = denied_rows()
-    assert (row.object_id, row.data["via"], row.data["refused"]) == (str(person.pk), "admin", ["user"])
+    assert (row.object_id, row.data["via"], row.data["refused"]) == (str(person.pk), "admin", ["memberships"])
+
+
+def test_an_auditor_becomes_a_system_admin_in_one_save_by_switching_the_role_off_and_ticking_the_flag(
+    admin_client: Client, small_district: SmallDistrict
+) -> None:
+    person = staff_with_role(Role.AUDITOR, district=small_district)
+    data = user_page(admin_client, person)
+    data.pop("memberships-0-is_active")  # the auditor's row switched off (an unticked box is not sent)
+
+    response = admin_client.post(
+        reverse("admin:accounts_user_change", args=[person.pk]), {**data, "is_superuser": "on"}
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    person.refresh_from_db()
+    assert person.is_superuser and not person.memberships.filter(is_active=True).exists()
+    assert duty_violations() == [] and denied_rows() == []
 
 
 def test_ticking_superuser_on_an_ordinary_staff_account_is_saved(
