@@ -1,6 +1,6 @@
-"""Hotline import: ``hotline_import`` of a 12345 CSV export against PostgreSQL ``COPY`` of the same file.
+"""Hotline import: ``hotline_import`` of a 12345 CSV export against PostgreSQL ``COPY`` of the same rows.
 
-    .venv/bin/python bench/hotline_import.py [--rows 50000] [--repeat 3] [--done-share 0.7]
+    .venv/bin/python bench/hotline_import.py [--rows 50000] [--repeat 3] [--warmup 1] [--done-share 0.7]
 
 PostgreSQL only (``COPY`` is the limit): the database ``linli_bench_hotline_import`` on the server of
 ``DATABASE_URL``, or of ``postgres://postgres@127.0.0.1:5432/linli_bench`` when it is not set; dropped
@@ -12,22 +12,25 @@ policy) and one CSV file in the documented format (``docs/hotline_import.md``, U
 inside the district, a category leaf by name or by ``组/名``, ``--done-share`` of them finished (办结时间, and
 a rating for most) and the others still open.
 
-- **ours**: ``hotline_import(data=…, filename="orders.csv")`` (``linli/integrations/hotline``): decode and
-  parse, check every row, one bulk locate, then in one transaction the numbers, the cases (routing,
-  deadlines, encrypted phone and blind index) and their events (``submit``, and ``resolve`` +
-  ``rate``/``auto_close`` for finished ones), by COPY.
-- **limit** (``hotline.csv``, target ≥ 0.3×): ``COPY cases_case FROM STDIN`` of the very case rows our
-  import writes (one untimed import first, its rows dumped with ``COPY … TO STDOUT``: same numbers,
-  ciphertexts, places, deadlines) into the real cases table with all its indexes, constraints and
-  foreign keys. QUALITY's "COPY of the same rows" and its reference point (80 k rows/s on a 2-core
-  machine) describe this: a COPY into the table the rows land in.
+- **ours**: ``hotline_import(data=…, filename="orders.csv")`` (``linli/integrations/hotline``): decode,
+  parse, check and locate every row, and in one transaction the numbers, the cases (routing, deadlines,
+  encrypted phone and blind index) and their events (``submit``, and ``resolve`` + ``rate``/``auto_close``
+  for finished ones), by binary COPY batch by batch while the next batch is read.
+- **limit** (``hotline.csv``, target ≥ 0.3×): ``COPY cases_case FROM STDIN (FORMAT binary)`` of the very
+  case rows our import writes (one untimed import first, its rows dumped with ``COPY … TO STDOUT``: same
+  numbers, ciphertexts, places, deadlines) into the real cases table with all its indexes, constraints
+  and foreign keys. QUALITY's "COPY of the same rows" and its reference point (80 k rows/s on a 2-core
+  machine) describe this: a COPY into the table the rows land in. Binary, the cheaper of COPY's formats
+  for the server, because the import sends binary too.
 - **pace** (``hotline.pace``, target ≥ 1×): our rows/s against 24 k rows/s, QUALITY's "10 M in < 7 min".
-- informational, no target: COPY of the case rows and their event rows; COPY of the CSV's bytes into a
-  bare 13-column table with no index (the old limit; it measures the server's CSV parser, not an import).
+- informational, no target: binary COPY of the case rows and their event rows; the case rows in COPY's
+  text format (the limit until the import sent binary); COPY of the CSV's bytes into a bare 13-column
+  table with no index (it measures the server's CSV parser, not an import).
 
 Each run starts from empty case tables (truncated, untimed); our import is checked every run (every row
-created, the expected number of events). The four timings alternate their order run by run so each side
-sees the same machine load; the best of ``--repeat`` is kept and the 1-minute load after each run printed.
+created, the expected number of events). The timings alternate their order run by run so each side sees
+the same machine load; ``--warmup`` rounds (default 1) run first untimed; the best of ``--repeat`` is
+kept and the 1-minute load after each round printed.
 """
 
 from __future__ import annotations
@@ -124,17 +127,18 @@ def _reset() -> None:
         cursor.execute("VACUUM ANALYZE cases_case")
 
 
-def _dump(table: str) -> bytes:
-    """The rows of ``table`` exactly as stored, in COPY's text format (the limit's input)."""
+def _dump(table: str, fmt: str) -> bytes:
+    """The rows of ``table`` exactly as stored, in COPY's ``fmt`` format (the limit's input)."""
     buf = bytearray()
-    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} TO STDOUT") as copy:
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} TO STDOUT (FORMAT {fmt})") as copy:
         for block in copy:
             buf += block
     return bytes(buf)
 
 
-def _copy_in(table: str, data: bytes) -> None:
-    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} FROM STDIN") as copy:
+def _copy_in(table: str, data: bytes, fmt: str = "binary") -> None:
+    sql = f"COPY {table} FROM STDIN (FORMAT {fmt})"
+    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
         copy.write(data)
 
 
@@ -145,6 +149,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=50_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--done-share", type=float, default=0.7)
+    parser.add_argument("--warmup", type=int, default=1, help="untimed rounds first (0 for a long run)")
     parser.add_argument("--profile", action="store_true", help="cProfile one import and print the top")
     args = parser.parse_args()
 
@@ -185,7 +190,8 @@ def main() -> None:
     _reset()
     ours()
     check()
-    case_rows, event_rows = _dump(case_table), _dump(event_table)
+    case_rows, event_rows = _dump(case_table, "binary"), _dump(event_table, "binary")
+    case_text = _dump(case_table, "text")
 
     if args.profile:
         import cProfile
@@ -200,6 +206,9 @@ def main() -> None:
     def limit_cases() -> None:  # the primary limit: the same case rows into the real, indexed table
         _copy_in(case_table, case_rows)
 
+    def limit_text() -> None:  # informational: the same, in COPY's text format (the limit until now)
+        _copy_in(case_table, case_text, "text")
+
     def limit_all() -> None:  # informational: cases and their events
         _copy_in(case_table, case_rows)
         _copy_in(event_table, event_rows)
@@ -208,16 +217,22 @@ def main() -> None:
         with connection.cursor() as cursor, cursor.cursor.copy(bare_sql) as copy:
             copy.write(data)
 
-    best = {"cases": float("inf"), "all": float("inf"), "bare": float("inf"), "ours": float("inf")}
+    steps = (
+        ("cases", limit_cases),
+        ("ours", ours),
+        ("all", limit_all),
+        ("text", limit_text),
+        ("bare", limit_bare),
+    )
+    best = {name: float("inf") for name, _ in steps}
     loads: list[float] = []
-    steps = (("cases", limit_cases), ("ours", ours), ("all", limit_all), ("bare", limit_bare))
-    for run in range(args.repeat + 1):  # run 0 warms caches and pages, untimed
+    for run in range(args.repeat + args.warmup):  # the first --warmup runs warm caches and pages, untimed
         for name, fn in steps if run % 2 else steps[::-1]:  # alternate sides: both see the same load
             _reset()
             t = best_of(fn, repeat=1)
             if name == "ours":
                 check()
-            if run:
+            if run >= args.warmup:
                 best[name] = min(best[name], t)
         loads.append(os.getloadavg()[0])
     _reset()
@@ -254,13 +269,18 @@ def main() -> None:
     ours_rate = rows / best["ours"]
     for label, key in (
         ("COPY cases + events, real tables", "all"),
+        ("COPY cases in text format, real table", "text"),
         ("COPY of the CSV into a bare 13-column table", "bare"),
     ):
         print(
             f"  informational, no target: {label}: {best[key] * 1e3:.1f} ms "
             f"({rows / best[key] / 1e3:.1f} k rows/s); ours = {ours_rate * best[key] / rows:.3f}×"
         )
-    info = {"copy_cases_events_s": best["all"], "copy_bare_s": best["bare"]}
+    info = {
+        "copy_cases_events_s": best["all"],
+        "copy_cases_text_s": best["text"],
+        "copy_bare_s": best["bare"],
+    }
     saved = save_results("hotline_import", figures, {**vars(args), "database": DB_LABEL, **info})
     print(f"saved {saved.relative_to(ROOT)}")
     if any(f.status == "FAIL" for f in figures):

@@ -1,4 +1,5 @@
-"""Reading 12345 work-order files (CSV or XLSX) into rows of text cells, column names from the header.
+"""Reading 12345 work-order files (CSV or XLSX) row by row into the values of ``COLUMNS`` (the header names
+the columns; their order in the file is free, extra columns are ignored).
 
 XLSX rules (QUALITY IO-2): a numeric cell in an ID-like column (工单编号, 联系电话) is refused — Excel has
 already dropped leading zeros or rounded it — and a formula cell is taken as its text, never evaluated.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,7 +44,11 @@ class CellError:
 
 @dataclass
 class Sheet:
-    rows: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # (file row number, cells)
+    """The file's rows, read lazily: ``rows`` yields (file row number, the values of ``COLUMNS`` in that
+    order, "" for a column the file lacks); blank rows are skipped. ``errors`` fills as ``rows`` is read
+    (XLSX cell rules); ``FileError`` (``too_many_rows``) can come from the iteration too."""
+
+    rows: Iterator[tuple[int, list[Any]]]
     errors: list[CellError] = field(default_factory=list)
 
 
@@ -53,12 +59,14 @@ class FileError(Exception):
         self.message = message
 
 
-def _header(cells: list[Any]) -> list[str]:
+def _header(cells: list[Any]) -> list[int]:
+    """Per column of ``COLUMNS`` its position in the file's rows; a missing optional column points one past
+    the row's end, where the reader puts a blank."""
     names = [str(c).strip().lstrip("\ufeff") if c is not None else "" for c in cells]
     missing = [c for c in REQUIRED if c not in names]
     if missing:
         raise FileError("missing_columns", f"缺少必需的列:{'、'.join(missing)}")
-    return names
+    return [names.index(c) if c in names else len(names) for c in COLUMNS]
 
 
 def _decode(data: bytes) -> str:
@@ -73,17 +81,25 @@ def _decode(data: bytes) -> str:
 def read_csv(data: bytes) -> Sheet:
     reader = csv.reader(io.StringIO(_decode(data), newline=""))
     try:
-        names = _header(next(reader))
+        positions = _header(next(reader))
     except StopIteration:
         raise FileError("empty_file", "文件为空") from None
-    sheet = Sheet()
+    return Sheet(rows=_csv_rows(reader, positions))
+
+
+def _csv_rows(reader: Iterator[list[str]], positions: list[int]) -> Iterator[tuple[int, list[Any]]]:
+    width = max(positions) + 1
+    count = 0
     for number, cells in enumerate(reader, start=2):
-        if not any(c.strip() for c in cells):
+        if len(cells) < width:
+            cells += [""] * (width - len(cells))
+        values = [cells[i].strip() for i in positions]
+        if not any(values) and not any(c.strip() for c in cells):
             continue
-        if len(sheet.rows) >= MAX_ROWS:
+        count += 1
+        if count > MAX_ROWS:
             raise FileError("too_many_rows", f"单个文件不能超过{MAX_ROWS}行")
-        sheet.rows.append((number, {n: v.strip() for n, v in zip(names, cells, strict=False) if n}))
-    return sheet
+        yield number, values
 
 
 def _xlsx_cell(value: Any, data_type: str) -> Any:
@@ -91,7 +107,7 @@ def _xlsx_cell(value: Any, data_type: str) -> Any:
         return str(value)  # a formula is text here: never evaluated, never trusted as a value
     if isinstance(value, str):
         return value.strip()
-    return value
+    return "" if value is None else value
 
 
 def read_xlsx(data: bytes) -> Sheet:
@@ -101,36 +117,50 @@ def read_xlsx(data: bytes) -> Sheet:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except Exception as exc:  # openpyxl raises many types for a damaged or disguised file
         raise FileError("bad_xlsx", "无法读取该 Excel 文件,请确认是 .xlsx 格式") from exc
-    sheet = Sheet()
     try:
-        ws = book.worksheets[0]
-        rows = ws.iter_rows()
+        rows = book.worksheets[0].iter_rows()
         try:
-            names = _header([c.value for c in next(rows)])
+            positions = _header([c.value for c in next(rows)])
         except StopIteration:
             raise FileError("empty_file", "文件为空") from None
-        for number, cells in enumerate(rows, start=2):
-            values: dict[str, Any] = {}
-            for name, cell in zip(names, cells, strict=False):
-                if not name:
-                    continue
-                value = _xlsx_cell(cell.value, getattr(cell, "data_type", "s"))
-                if name in ID_LIKE and isinstance(value, int | float) and not isinstance(value, bool):
-                    sheet.errors.append(
+    except BaseException:
+        book.close()
+        raise
+    sheet = Sheet(rows=iter(()))
+    sheet.rows = _xlsx_rows(book, rows, positions, sheet.errors)
+    return sheet
+
+
+def _xlsx_rows(
+    book: Any, rows: Iterator[Any], positions: list[int], errors: list[CellError]
+) -> Iterator[tuple[int, list[Any]]]:
+    width = max(positions) + 1
+    ids = [COLUMNS.index(name) for name in ID_LIKE]
+    count = 0
+    try:
+        for number, row in enumerate(rows, start=2):
+            cells = [_xlsx_cell(c.value, getattr(c, "data_type", "s")) for c in row]
+            if len(cells) < width:
+                cells += [""] * (width - len(cells))
+            values = [cells[i] for i in positions]
+            if all(v == "" for v in cells):
+                continue
+            for k in ids:
+                value = values[k]
+                if isinstance(value, int | float) and not isinstance(value, bool):
+                    name = COLUMNS[k]
+                    errors.append(
                         CellError(
                             number, name, "numeric_id_cell", f"{name}为数值单元格,请设为文本格式后重新导出"
                         )
                     )
-                    value = str(value)
-                values[name] = "" if value is None else value
-            if not any(v not in ("", None) for v in values.values()):
-                continue
-            if len(sheet.rows) >= MAX_ROWS:
+                    values[k] = str(value)
+            count += 1
+            if count > MAX_ROWS:
                 raise FileError("too_many_rows", f"单个文件不能超过{MAX_ROWS}行")
-            sheet.rows.append((number, values))
+            yield number, values
     finally:
         book.close()
-    return sheet
 
 
 def read_file(data: bytes, filename: str) -> Sheet:

@@ -1,28 +1,34 @@
 """``hotline_import``: 12345 work orders into cases, all or nothing, with a per-row error report.
 
-Every row is checked before anything is written (category, kind, dates, coordinates inside the
-jurisdiction, phone, duplicates of 工单编号 within the file); one error anywhere and nothing is saved.
-Orders already imported (same 工单编号, channel ``hotline``) are skipped, so re-importing a file is
-harmless. The rows go in through the bulk path (``linli.integrations.bulk``) in one transaction.
+Every row is checked (category, kind, dates, coordinates inside the jurisdiction, phone, duplicates of
+工单编号 within the file); one error anywhere and nothing is saved. The file is read, checked and
+located batch by batch while the batches before it are written by the bulk path
+(``linli.integrations.bulk.cases_bulk_write``), all in one transaction: after the first error nothing more
+is written, the check runs on to the end of the file so the report lists every error, and the transaction
+is rolled back. Orders already imported (same 工单编号, channel ``hotline``) are skipped, so re-importing
+a file is harmless.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, tzinfo
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from linli.cases.contact import phone_mask
-from linli.cases.models import Case, CaseKind, Category, Channel, Rating, Status
+from linli.cases.models import CaseKind, Category, Channel, Rating, Status
 from linli.cases.services.submit import TEXT_MAX
-from linli.integrations.bulk import BulkCase, PlaceIndex, Step, cases_bulk_create, places_locate
-from linli.integrations.hotline.read import CellError, FileError, read_file
+from linli.integrations.bulk import BulkCase, PlaceIndex, Step, cases_bulk_write, places_locate
+from linli.integrations.hotline.read import CellError, FileError, Sheet, read_file
+from linli.places.locator import get_locator
 
 _PHONE = re.compile(r"^\+?[0-9][0-9\- ]{4,19}$")
+_PHONE_SPACING = re.compile(r"[\s\-]")
 _ORDER = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 DATE_FORMATS = (
     "%Y-%m-%d %H:%M:%S",
@@ -32,6 +38,8 @@ DATE_FORMATS = (
     "%Y-%m-%d",
     "%Y/%m/%d",
 )
+BATCH_FIRST = 1000  # rows of the first batch stored: the database starts early
+BATCH_MAX = 8000  # rows of later batches
 KINDS = {str(label): value for value, label in CaseKind.choices}
 RATINGS = {"满意": Rating.SATISFIED, "基本满意": Rating.BASIC, "不满意": Rating.UNSATISFIED}
 DONE_STATES = {"已办结", "办结", "已结案", "结案", "已完成"}
@@ -71,16 +79,19 @@ def _parse_text(text: str) -> datetime | None:
 
 
 def _datetime(value: Any, zone: tzinfo) -> datetime | None:
-    """A cell as an aware datetime; naive values are local wall time in ``zone`` (``make_aware``'s rule)."""
-    if isinstance(value, datetime):
-        parsed: datetime | None = value
+    """A cell as an aware datetime; naive values are local wall time in ``zone`` (``make_aware``'s rule:
+    the zone attached as it is)."""
+    if type(value) is str:  # a CSV cell (the usual case): no isinstance chain
+        parsed: datetime | None = _parse_text(value.strip())
+    elif isinstance(value, datetime):
+        parsed = value
     elif isinstance(value, date):
         parsed = datetime.combine(value, time(0))
     else:
         parsed = _parse_text(str(value or "").strip())
     if parsed is None:
         return None
-    return timezone.make_aware(parsed, zone) if timezone.is_naive(parsed) else parsed
+    return parsed.replace(tzinfo=zone) if parsed.tzinfo is None else parsed
 
 
 def _float(value: Any) -> float | None:
@@ -112,134 +123,155 @@ def _text(value: Any) -> str:
 
 
 def hotline_import(*, data: bytes, filename: str, now: datetime | None = None) -> ImportReport:
-    """Import a CSV/XLSX export; nothing is written unless every row is valid."""
+    """Import a CSV/XLSX export; nothing is written unless every row is valid.
+
+    The file is read, checked and located batch by batch while the batches before are stored
+    (``cases_bulk_write``), all in one transaction: the first bad row stops the writing, the check goes
+    on to the end of the file for the report, and the transaction is rolled back.
+    """
     report = ImportReport()
     try:
         sheet = read_file(data, filename)
     except FileError as exc:
         report.file_error = f"{exc.code}: {exc.message}"
         return report
-    report.rows = len(sheet.rows)
-    errors = list(sheet.errors)
-    now = now or timezone.now()
-    zone = timezone.get_current_timezone()  # once, not per cell (a context-local lookup)
-    categories = _categories()
-    seen: dict[str, int] = {}
-    parsed: list[tuple[int, dict[str, Any]]] = []
+    check = _Check(now or timezone.now(), sheet)
+    try:
+        with transaction.atomic():
+            stored = cases_bulk_write(check.batches(), skip_known=True)
+            if not check.ok:
+                transaction.set_rollback(True)
+    except FileError as exc:  # found while reading (too many rows) or locating (no unique district)
+        report.rows = check.rows
+        report.file_error = f"{exc.code}: {exc.message}"
+        return report
+    report.rows = check.rows
+    if not check.ok:
+        report.errors = sorted(check.errors, key=lambda e: (e.row, e.column))
+        return report
+    report.created, report.skipped = len(stored.ids), stored.skipped
+    return report
 
-    def err(row: int, column: str, code: str, message: str) -> None:
-        errors.append(CellError(row, column, code, message))
 
-    for number, cells in sheet.rows:
-        order = _text(cells.get("工单编号"))
+class _Check:
+    """The rows of one file, checked and located batch by batch (``batches``), with every error kept.
+
+    Everything it needs from the database is read at construction (categories, places, the locator):
+    ``batches`` runs in the bulk path's helper thread, which must not query.
+    """
+
+    def __init__(self, now: datetime, sheet: Sheet) -> None:
+        self.now = now
+        self.sheet = sheet
+        self.zone = timezone.get_current_timezone()  # in this thread: the helper has its own
+        self.categories = _categories()
+        self.index = PlaceIndex()
+        self.locator = get_locator()
+        self.seen: dict[str, int] = {}
+        self.errors: list[CellError] = sheet.errors  # the reader adds the XLSX cell errors as it goes
+        self.rows = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def batches(self) -> Iterator[list[BulkCase]]:
+        """The rows as ``BulkCase`` lists of ``BATCH_FIRST`` rows, doubling up to ``BATCH_MAX`` (the first
+        reaches the database soon); once any row has failed, nothing more is yielded but every row is
+        still checked."""
+        size = BATCH_FIRST
+        pending: list[tuple[int, dict[str, Any]]] = []
+        for number, values in self.sheet.rows:
+            self.rows += 1
+            pending.append((number, self._row(number, values)))
+            if len(pending) >= size:
+                items = self._located(pending)
+                pending = []
+                size = min(2 * size, BATCH_MAX)
+                if self.ok:
+                    yield items
+        if pending:
+            items = self._located(pending)
+            if self.ok:
+                yield items
+
+    def _err(self, row: int, column: str, code: str, message: str) -> None:
+        self.errors.append(CellError(row, column, code, message))
+
+    def _located(self, pending: list[tuple[int, dict[str, Any]]]) -> list[BulkCase]:
+        """One bulk locate for the batch; outside the jurisdiction is an error of its row."""
+        points = [(r["lat"], r["lng"]) if r["lat"] is not None else None for _, r in pending]
+        try:
+            places = places_locate(points, self.index, self.locator)
+        except ValueError:
+            raise FileError("location_required", "辖区不唯一,无坐标的工单无法定位,请补充经纬度") from None
+        for (number, _r), place in zip(pending, places, strict=True):
+            if place is None:
+                self._err(number, "经度", "outside_jurisdiction", "坐标不在本辖区范围内")
+        if not self.ok:
+            return []
+        return [_bulk_case(r, place) for (_number, r), place in zip(pending, places, strict=True)]
+
+    def _row(self, number: int, values: list[Any]) -> dict[str, Any]:
+        """One row's values checked; each problem is an error of its row and column."""
+        err = self._err
+        (order, _called, kind_cell, category_cell, text, address, lng_cell, lat_cell, name, phone_cell,
+         state, finished_cell, rating_text) = [v if type(v) is str else _text(v) for v in values]  # fmt: skip
         if not _ORDER.match(order):
             err(number, "工单编号", "invalid_order_id", "工单编号为空或含有字母、数字、-、_ 以外的字符")
-        elif order in seen:
-            err(number, "工单编号", "duplicate_in_file", f"工单编号与第{seen[order]}行重复")
+        elif order in self.seen:
+            err(number, "工单编号", "duplicate_in_file", f"工单编号与第{self.seen[order]}行重复")
         else:
-            seen[order] = number
-        called = _datetime(cells.get("来电时间"), zone)
+            self.seen[order] = number
+        called = _datetime(values[1], self.zone)
         if called is None:
             err(number, "来电时间", "invalid_date", "来电时间格式应为 2026-01-31 09:30")
-        elif called > now:
+        elif called > self.now:
             err(number, "来电时间", "future_date", "来电时间晚于当前时间")
-        category = categories.get(_text(cells.get("问题分类")))
+        category = self.categories.get(category_cell)
         if category is None:
-            err(number, "问题分类", "unknown_category", f"未知的问题分类“{_text(cells.get('问题分类'))}”")
-        kind_text = _text(cells.get("诉求类型"))
-        kind = KINDS.get(kind_text) if kind_text else (category.default_kind if category else None)
-        if kind_text and kind is None:
+            err(number, "问题分类", "unknown_category", f"未知的问题分类“{category_cell}”")
+        kind = KINDS.get(kind_cell) if kind_cell else (category.default_kind if category else None)
+        if kind_cell and kind is None:
             err(number, "诉求类型", "unknown_kind", f"诉求类型应为:{'、'.join(KINDS)}")
-        text = _text(cells.get("诉求内容"))
         if not text:
             err(number, "诉求内容", "text_required", "诉求内容为空")
         elif len(text) > TEXT_MAX:
             err(number, "诉求内容", "text_too_long", f"诉求内容超过{TEXT_MAX}字")
-        lng, lat = _float(cells.get("经度")), _float(cells.get("纬度"))
-        has_lng, has_lat = _text(cells.get("经度")) != "", _text(cells.get("纬度")) != ""
-        if (has_lng and lng is None) or (has_lat and lat is None) or has_lng != has_lat:
+        lng, lat = _float(values[6]), _float(values[7])
+        if (lng_cell and lng is None) or (lat_cell and lat is None) or bool(lng_cell) != bool(lat_cell):
             err(number, "经度", "invalid_coordinates", "经度、纬度应同时填写数字")
             lat = lng = None
-        phone = re.sub(r"[\s\-]", "", _text(cells.get("联系电话")))
+        phone = _PHONE_SPACING.sub("", phone_cell) if phone_cell else ""
         if phone and not _PHONE.match(phone):
             err(number, "联系电话", "invalid_phone", "联系电话格式不正确")
-        state = _text(cells.get("办理状态"))
         done = state in DONE_STATES
         if not done and state not in OPEN_STATES:
             err(number, "办理状态", "unknown_state", "办理状态应为“办理中”或“已办结”")
-        finished = _datetime(cells.get("办结时间"), zone) if _text(cells.get("办结时间")) else None
-        if _text(cells.get("办结时间")) and finished is None:
+        finished = _datetime(values[11], self.zone) if finished_cell else None
+        if finished_cell and finished is None:
             err(number, "办结时间", "invalid_date", "办结时间格式应为 2026-01-31 09:30")
-        if done and finished is None and _text(cells.get("办结时间")) == "":
+        if done and finished is None and finished_cell == "":
             err(number, "办结时间", "finish_required", "已办结的工单需要办结时间")
         if finished is not None and called is not None and finished < called:
             err(number, "办结时间", "finish_before_call", "办结时间早于来电时间")
-        rating_text = _text(cells.get("满意度"))
         if rating_text and rating_text not in RATINGS:
             err(number, "满意度", "unknown_rating", "满意度应为:满意、基本满意、不满意")
-        parsed.append(
-            (
-                number,
-                {
-                    "order": order,
-                    "called": called,
-                    "category": category,
-                    "kind": kind,
-                    "text": text,
-                    "address": _text(cells.get("地址")),
-                    "lat": lat,
-                    "lng": lng,
-                    "name": _text(cells.get("联系人")),
-                    "phone": phone,
-                    "done": done,
-                    "finished": finished,
-                    "rating": RATINGS.get(rating_text, ""),
-                },
-            )
-        )
-
-    # Where: one bulk locate for every row with a point; outside the jurisdiction is an error of its row.
-    points = [(r["lat"], r["lng"]) if r["lat"] is not None else None for _, r in parsed]
-    try:
-        places = places_locate(points, PlaceIndex())
-    except ValueError:
-        report.file_error = "location_required: 辖区不唯一,无坐标的工单无法定位,请补充经纬度"
-        return report
-    for (number, _r), place in zip(parsed, places, strict=True):
-        if place is None:
-            err(number, "经度", "outside_jurisdiction", "坐标不在本辖区范围内")
-    if errors:
-        report.errors = sorted(errors, key=lambda e: (e.row, e.column))
-        return report
-
-    existing = _imported_already(list(seen))
-    items: list[BulkCase] = []
-    for (_number, r), place in zip(parsed, places, strict=True):
-        if r["order"] in existing:
-            report.skipped += 1
-            continue
-        assert place is not None and r["called"] is not None and r["category"] is not None
-        items.append(_bulk_case(r, place))
-    with transaction.atomic():
-        cases_bulk_create(items)
-    report.created = len(items)
-    return report
-
-
-def _imported_already(orders: list[str]) -> set[str]:
-    """The order numbers among ``orders`` imported before (channel hotline)."""
-    if connection.vendor == "postgresql":
-        # One array parameter instead of an ``IN`` list Django compiles value by value (1 M of them).
-        sql = f"SELECT external_id FROM {Case._meta.db_table} WHERE channel = %s AND external_id = ANY(%s)"  # noqa: S608
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [Channel.HOTLINE.value, orders])
-            return {r[0] for r in cursor.fetchall()}
-    found: set[str] = set()
-    for start in range(0, len(orders), 5000):  # SQLite's limit on parameters per statement
-        chunk = orders[start : start + 5000]
-        query = Case.objects.filter(channel=Channel.HOTLINE, external_id__in=chunk)
-        found.update(query.values_list("external_id", flat=True))
-    return found
+        return {
+            "order": order,
+            "called": called,
+            "category": category,
+            "kind": kind,
+            "text": text,
+            "address": address,
+            "lat": lat,
+            "lng": lng,
+            "name": name,
+            "phone": phone,
+            "done": done,
+            "finished": finished,
+            "rating": RATINGS.get(rating_text, ""),
+        }
 
 
 def _bulk_case(r: dict[str, Any], place: Any) -> BulkCase:

@@ -102,7 +102,7 @@ def test_copy_path_writes_what_the_orm_path_writes(
     assert report.ok and report.created == 60
     copied = _snapshot()
     _wipe()
-    monkeypatch.setattr(hotline, "cases_bulk_create", functools.partial(bulk.cases_bulk_create, copy=False))
+    monkeypatch.setattr(hotline, "cases_bulk_write", functools.partial(bulk.cases_bulk_write, copy=False))
     assert hotline.hotline_import(data=data, filename="o.csv").created == 60
     # then every field of every case and every event row is the same
     orm = _snapshot()

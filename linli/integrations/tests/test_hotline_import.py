@@ -14,9 +14,10 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from openpyxl import Workbook
 
-from linli.cases.models import Case, CaseEvent, Channel, Status
+from linli.cases.models import Case, CaseEvent, CaseNumberCounter, Channel, Status
 from linli.cases.services import case_submit
 from linli.cases.tests.factories import category, grid_point
+from linli.integrations.hotline import services as hotline_services
 from linli.integrations.hotline.read import COLUMNS
 from linli.integrations.hotline.services import hotline_import
 from linli.places.tests.factories import SmallDistrict
@@ -211,3 +212,36 @@ def test_the_fast_date_path_reads_exactly_what_the_format_list_reads(text: str) 
         except ValueError:
             continue
     assert _parse_text(text) == expected
+
+
+def test_a_bad_row_after_batches_were_written_still_saves_nothing(
+    district: SmallDistrict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given batches of 2, 4, 4 rows: the bad row is in the last one, after two batches were stored
+    monkeypatch.setattr(hotline_services, "BATCH_FIRST", 2)
+    monkeypatch.setattr(hotline_services, "BATCH_MAX", 4)
+    rows = [_row(district, f"G{i}") for i in range(9)] + [_row(district, "G9", 问题分类="外星人入侵")]
+    when = timezone.make_aware(datetime(2026, 3, 2, 9, 30))
+    # when
+    report = hotline_import(data=_csv(rows), filename="late.csv")
+    # then the report names the row, and no case, event or number was kept
+    assert not report.ok and report.created == 0 and report.rows == 10
+    assert [(e.row, e.code) for e in report.errors] == [(11, "unknown_category")]
+    assert Case.objects.count() == 0 and CaseEvent.objects.count() == 0
+    assert not CaseNumberCounter.objects.filter(day=when.date(), last__gt=0).exists()
+
+
+def test_batches_number_the_day_in_file_order_without_gaps_and_skip_known_orders(
+    district: SmallDistrict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hotline_services, "BATCH_FIRST", 2)
+    monkeypatch.setattr(hotline_services, "BATCH_MAX", 4)
+    hotline_import(data=_csv([_row(district, "H3")]), filename="first.csv")
+    # when a file of 9 orders, one of them imported before, comes in batches of 2, 4, 3
+    report = hotline_import(data=_csv([_row(district, f"H{i}") for i in range(9)]), filename="all.csv")
+    # then the 8 new ones follow the day's counter in file order, and the known one is skipped
+    assert report.ok and (report.created, report.skipped) == (8, 1)
+    numbers = dict(Case.objects.values_list("external_id", "number"))
+    expected = [f"H{i}" for i in range(9) if i != 3]
+    assert [numbers[o] for o in expected] == [f"20260302-{k:06d}" for k in range(2, 10)]
+    assert CaseEvent.objects.count() == 9
