@@ -1,10 +1,13 @@
 """The periodic SLA sweep (QUALITY REL-3): timed escalation, warnings (预警) and auto-closure.
 
 Set-based and idempotent:
-- each pass selects a batch of due rows ``FOR UPDATE SKIP LOCKED`` (PostgreSQL; SQLite serialises
-  writers), computes the new deadlines in Python with no query per case, and writes them with one
-  ``UPDATE … FROM (VALUES …)`` per chunk whose WHERE repeats "still at this level and due"
-  (compare-and-set): two sweeps at once escalate each case exactly once;
+- timed escalation (``sweep_escalation``): a batch of overdue cases of every rung below the top moves up
+  one rung; on PostgreSQL as waves, one ``UPDATE … FROM`` per batch whose WHERE is the compare-and-set
+  ("still open, in a source status, at this rung and due by this deadline"), batches of concurrent sweeps
+  serialised by an advisory lock (``sweep_waves``); on SQLite (one writer at a time) by id. Two sweeps at
+  once escalate each case exactly once;
+- the other passes select a batch of due rows ``FOR UPDATE SKIP LOCKED`` (PostgreSQL; SQLite serialises
+  writers) and write them with a compare-and-set UPDATE;
 - levels are swept bottom-up and the next level's deadline counts from the moment the previous one
   passed, so after hours of downtime one sweep moves a case up once per deadline that has passed;
 - sources, targets and public flags come from ``TRANSITIONS`` (escalate_timed, warn, auto_close,
@@ -18,42 +21,28 @@ Set-based and idempotent:
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Any, cast
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import BooleanField, QuerySet
-from django.db.models.expressions import RawSQL
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from linli.cases.ladder import ladder_load, level_region_path
+from linli.cases.ladder import level_region_path
 from linli.cases.models import (
     ACCEPT_CLOCK_STATUSES,
     STATUS_INFO,
     TRIAGE_CLOCK_STATUSES,
     Case,
-    CaseEvent,
-    LadderLevel,
     StatusCategory,
 )
 from linli.cases.notify import ReporterNote, SweptCase, cases_notify_bulk, cases_notify_reporters
-from linli.cases.sla import PolicyBook, deadlines_compute_many, policy_book_load
+from linli.cases.services.sweep_escalation import escalation_batch
+from linli.cases.services.sweep_sql import events_insert, iso, json_dict, literal_condition, local_minute
+from linli.cases.sla import policy_book_load
 from linli.cases.transitions import TRANSITIONS
-
-CHUNK = 500  # rows per multi-row statement: well under SQLite's bound-parameter limit
-# Rows per SQLite ``UPDATE … FROM (VALUES …)``: from about 200 rows on, once the table has statistics
-# (ANALYZE), SQLite builds a Bloom filter over the whole case table for each statement (0.2 s per chunk).
-ESCALATION_CHUNK = 150
-# SQLite: rows sharing their rung and deadlines (a wave) from this many on are updated by id list, up to
-# ID_CHUNK ids a statement (under the 999 bound parameters).
-GROUP_MIN = 50
-ID_CHUNK = 900
 
 
 @dataclass
@@ -70,331 +59,11 @@ class SweepReport:
         return asdict(self)
 
 
-def _literal(column: str, values: Sequence[str], *, in_list: bool = True) -> RawSQL:
-    """``column IN ('a', 'b')`` (or ``column = 'a'``) with the values written out, as the partial index has it.
-
-    SQLite uses a partial index only when the query's WHERE provably implies the index's term by term,
-    which it checks against literals, not against a bound ``IN (?, ?)`` list, and ``IN ('a')`` does not
-    match ``= 'a'``; so the sweep's selects repeat the indexes' conditions literally, in the same form
-    and order. The values are codes from the model (letters and ``_``).
-    """
-    for value in values:
-        if not re.fullmatch(r"[a-z_]+", value):
-            raise ValueError(f"not a plain code: {value!r}")
-    if not in_list and len(values) != 1:
-        raise ValueError("one value for '='")
-    table = Case._meta.db_table
-    test = "IN (" + ", ".join(f"'{v}'" for v in values) + ")" if in_list else f"= '{values[0]}'"
-    return RawSQL(f'"{table}"."{column}" {test}', (), output_field=BooleanField())  # noqa: S611
-
-
-def _adapter() -> Any:
-    """The backend's datetime adapter, looked up once per statement batch (not per value)."""
-    return connection.ops.adapt_datetimefield_value
-
-
-@lru_cache(maxsize=4096)  # deadlines repeat (17:30 of a few dates): format each once
-def _local(value: datetime) -> str:
-    return f"{value.astimezone(timezone.get_default_timezone()):%Y-%m-%d %H:%M}"
-
-
-@lru_cache(maxsize=4096)  # the same few instants recur in every row of a wave
-def _iso(value: datetime) -> str:
-    return value.isoformat()
-
-
-@lru_cache(maxsize=4096)
-def _json(data: tuple[tuple[str, Any], ...]) -> str:
-    return json.dumps(dict(data), ensure_ascii=False)
-
-
-# (case id, action, from status, to status, from level, to level, note, data as JSON, is_public, created_at)
-EventRow = tuple[int, str, str, str, str, str, str, str, bool, datetime]
-
-
-def _events_insert(rows: Sequence[EventRow]) -> None:
-    """Bulk INSERT of system events: building 10 k model instances would cost more than the SQL.
-
-    PostgreSQL gets one statement over a JSON array of groups (the rows that differ only by case id share
-    one element: a wave of escalations is a handful of groups, so neither side encodes or parses 10 k
-    timestamps); SQLite multi-row VALUES in chunks.
-    """
-    table = CaseEvent._meta.db_table
-    cols = "case_id, actor_id, actor_role, action, from_status, to_status, from_level, to_level, note, data, is_public, created_at"
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            groups: dict[tuple[Any, ...], list[int]] = {}
-            for row in rows:
-                groups.setdefault(row[1:], []).append(row[0])
-            payload = json.dumps(
-                [
-                    [ids, action, fs, ts, fl, tl, note, data, public, _iso(at)]
-                    for (action, fs, ts, fl, tl, note, data, public, at), ids in groups.items()
-                ],
-                ensure_ascii=False,
-            )
-            cursor.execute(
-                f"INSERT INTO {table} ({cols}) "  # noqa: S608 - names from model meta
-                "SELECT jsonb_array_elements_text(g->0)::bigint, NULL, 'system', g->>1, g->>2, g->>3, g->>4, "
-                "g->>5, g->>6, (g->>7)::jsonb, (g->>8)::boolean, (g->>9)::timestamptz "
-                "FROM jsonb_array_elements(%s::jsonb) AS g",
-                [payload],
-            )
-            return
-        adapt = _adapter()
-        stamps: dict[datetime, Any] = {}
-        for start in range(0, len(rows), CHUNK):
-            chunk = rows[start : start + CHUNK]
-            values = ", ".join(["(%s, NULL, 'system', %s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
-            params: list[Any] = []
-            for cid, action, fs, ts, fl, tl, note, data, public, at in chunk:
-                if at not in stamps:
-                    stamps[at] = adapt(at)
-                params += [cid, action, fs, ts, fl, tl, note, data, public, stamps[at]]
-            cursor.execute(f"INSERT INTO {table} ({cols}) VALUES {values}", params)  # noqa: S608 - names from model meta
-
-
-# (id, level, next level, old deadline, triage, resolve, warn, triage warn)
-Escalation = tuple[int, str, str, datetime, datetime, datetime, datetime, datetime]
-
-
-def _write_escalations(rows: Sequence[Escalation], *, sources: list[str], now: datetime) -> int:
-    """Move each row from its level to the next with its new deadlines; returns how many rows changed.
-
-    Compare-and-set: a row changes only if it is still at the level (and due by the deadline) it was read
-    with, open, and in a source status of the table. PostgreSQL: one UPDATE joined to a JSON array of
-    groups (rows sharing their levels and deadlines: one element listing their ids); SQLite:
-    ``UPDATE … FROM (VALUES …)`` in chunks.
-    """
-    table = Case._meta.db_table
-    target = TRANSITIONS["escalate_timed"].target
-    assert target is not None
-    in_sources = ", ".join(["%s"] * len(sources))
-    set_clause = (
-        f"UPDATE {table} SET level = v.column3, status = %s, status_category = %s, assignee_id = NULL, "  # noqa: S608 - names from model meta
-        "accept_due_at = NULL, accepted_at = NULL, escalation_count = escalation_count + 1, "
-        "level_started_at = v.column4, triage_due_at = v.column5, resolve_due_at = v.column6, "
-        "warn_at = v.column7, warned_at = NULL, triage_warn_at = v.column8, triage_warned_at = NULL, "
-        "triage_overdue_at = NULL, updated_at = %s "
-    )
-    cas = (
-        f"{table}.resolve_due_at <= %s AND {table}.status_category = %s AND {table}.status IN ({in_sources})"
-    )
-    where = f"WHERE {table}.id = v.column1 AND {table}.level = v.column2 AND {cas}"
-    # The same SET with one group's values as parameters (SQLite, below), in set_clause's order.
-    group_set = (
-        set_clause.replace("level = v.column3", "level = %s", 1)
-        .replace("v.column4", "%s")
-        .replace("v.column5", "%s")
-        .replace("v.column6", "%s")
-        .replace("v.column7", "%s")
-        .replace("v.column8", "%s")
-    )
-    adapt = _adapter()
-    head: list[Any] = [target, STATUS_INFO[target].category, adapt(now)]
-    tail: list[Any] = [adapt(now), StatusCategory.OPEN, *sources]
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # One JSON parameter for the whole batch: binding thousands of values costs more than the UPDATE.
-            groups: dict[tuple[Any, ...], list[int]] = {}
-            for row in rows:
-                groups.setdefault(row[1:], []).append(row[0])
-            payload = json.dumps(
-                [
-                    [ids, lv, nx, _iso(o), _iso(t), _iso(d), _iso(w), _iso(tw)]
-                    for (lv, nx, o, t, d, w, tw), ids in groups.items()
-                ]
-            )
-            cursor.execute(
-                set_clause  # noqa: S608 - names from model meta
-                + "FROM (SELECT jsonb_array_elements_text(g->0)::bigint AS column1, g->>1 AS column2, "
-                "g->>2 AS column3, (g->>3)::timestamptz AS column4, (g->>4)::timestamptz AS column5, "
-                "(g->>5)::timestamptz AS column6, (g->>6)::timestamptz AS column7, "
-                "(g->>7)::timestamptz AS column8 FROM jsonb_array_elements(%s::jsonb) AS g) AS v " + where,
-                [*head, payload, *tail],
-            )
-            return int(cursor.rowcount)
-        stamps: dict[datetime, Any] = {}
-
-        def stamp(value: datetime) -> Any:
-            if value not in stamps:
-                stamps[value] = adapt(value)
-            return stamps[value]
-
-        done = 0
-        # A wave shares its deadlines: each large group is one ``UPDATE … WHERE id IN (…)`` per
-        # ID_CHUNK ids, constants in the SET (no VALUES join, so no Bloom filter); the rest go by VALUES.
-        waves: dict[tuple[Any, ...], list[int]] = {}
-        for row in rows:
-            waves.setdefault(row[1:], []).append(row[0])
-        rest: list[Escalation] = []
-        for (lv, nx, old_due, triage_due, resolve_due, warn_at, triage_warn), ids in waves.items():
-            if len(ids) < GROUP_MIN:
-                rest += [(i, lv, nx, old_due, triage_due, resolve_due, warn_at, triage_warn) for i in ids]
-                continue
-            # In group_set's order: level, status, category, the five deadlines, updated_at.
-            constants = [
-                nx,
-                *head[:2],
-                stamp(old_due),
-                stamp(triage_due),
-                stamp(resolve_due),
-                stamp(warn_at),
-                stamp(triage_warn),
-                head[2],
-            ]
-            for start in range(0, len(ids), ID_CHUNK):
-                part = ids[start : start + ID_CHUNK]
-                cursor.execute(
-                    group_set
-                    + f"WHERE {table}.id IN ({', '.join(['%s'] * len(part))}) AND {table}.level = %s "
-                    f"AND {cas}",
-                    [*constants, *part, lv, *tail],
-                )
-                done += cursor.rowcount
-        for start in range(0, len(rest), ESCALATION_CHUNK):
-            chunk = rest[start : start + ESCALATION_CHUNK]
-            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
-            params: list[Any] = list(head)
-            for case_id, lv, nx, old_due, triage_due, resolve_due, warn_at, triage_warn in chunk:
-                params += [
-                    case_id,
-                    lv,
-                    nx,
-                    stamp(old_due),
-                    stamp(triage_due),
-                    stamp(resolve_due),
-                    stamp(warn_at),
-                    stamp(triage_warn),
-                ]
-            # SQLite names the columns of a VALUES list column1..N.
-            cursor.execute(set_clause + f"FROM (VALUES {values}) AS v " + where, params + tail)
-            done += cursor.rowcount
-        return done
-
-
-def _escalation_due(*, levels: Sequence[str], now: datetime) -> QuerySet[Case]:
-    """Open cases below the top rung, in a source status, whose resolve deadline passed."""
-    return Case.objects.filter(
-        # case_open_level_due's condition literally (see ``_literal``).
-        _literal("status_category", [StatusCategory.OPEN.value], in_list=False),
-        _literal("status", sorted(TRANSITIONS["escalate_timed"].sources)),
-        level__in=list(levels),
-        resolve_due_at__lte=now,
-    )
-
-
-@dataclass(frozen=True)
-class EscalationRound:
-    escalated: int
-    again: bool  # some escalated case's new deadline has passed too (downtime): another round is due
-
-
-def _escalate_batch(*, now: datetime, book: PolicyBook, batch_size: int) -> EscalationRound:
-    """One batch of overdue cases at any rung below the top, each moved up one rung.
-
-    All rungs at once (one select, one UPDATE, one summary per recipient for the batch); a case whose new
-    deadline has already passed (after downtime) is due again and moves up in the next round.
-    """
-    ladder = ladder_load()
-    steps = {level: nxt for level in ladder.codes_bottom_up() if (nxt := ladder.next(level)) is not None}
-    transition = TRANSITIONS["escalate_timed"]
-    sources = sorted(transition.sources)
-    target = transition.target or ""
-    with transaction.atomic():
-        due_rows = list(
-            _escalation_due(levels=sorted(steps), now=now)
-            .select_for_update(skip_locked=True)
-            .order_by("resolve_due_at", "id")
-            .values_list(
-                "id",
-                "status",
-                "level",
-                "resolve_due_at",
-                "kind",
-                "category_id",
-                "number",
-                "region_path",
-                "unit_id",
-                "reporter_id",
-                "contact_phone_masked",
-            )[:batch_size]
-        )
-        if not due_rows:
-            return EscalationRound(0, again=False)
-        starts = [cast(datetime, r[3]) for r in due_rows]
-        deadlines = deadlines_compute_many(
-            starts, [book.terms(kind=r[4], category_id=r[5], level=steps[r[2]]) for r in due_rows]
-        )
-        written = _write_escalations(
-            [
-                (r[0], r[2], steps[r[2]], s, d.triage_due_at, d.resolve_due_at, d.warn_at, d.triage_warn_at)
-                for r, s, d in zip(due_rows, starts, deadlines, strict=True)
-            ],
-            sources=sources,
-            now=now,
-        )
-        if written != len(due_rows):
-            # Impossible while we hold the row locks; if it happens, roll back rather than write wrong events.
-            raise RuntimeError(f"SLA sweep: {written} of {len(due_rows)} escalations applied")
-        _events_insert(
-            [
-                (
-                    r[0],
-                    transition.action,
-                    r[1],
-                    target,
-                    r[2],
-                    steps[r[2]],
-                    f"超过办结时限({_local(s)}),自动升级",
-                    _json((("deadline", _iso(s)), ("new_deadline", _iso(d.resolve_due_at)))),
-                    transition.public,
-                    now,
-                )
-                for r, s, d in zip(due_rows, starts, deadlines, strict=True)
-            ]
-        )
-        first = due_rows[0]
-        cases_notify_bulk(
-            action="escalated",
-            title="工单超时已升级",
-            cases=[SweptCase(r[6], level_region_path(r[7], steps[r[2]]), r[8], None) for r in due_rows],
-            to_dispatchers=True,
-            # Unique per batch: a case's level only goes up, so (first case, its level) never repeats.
-            batch_key=f"{first[2]}:{first[0]}:{now.timestamp():.0f}",
-        )
-        # Translated once per rung, not once per case in the f-string.
-        level_names = {nxt: str(LadderLevel(nxt).label) for nxt in steps.values()}
-        cases_notify_reporters(
-            action=transition.action,
-            notes=[
-                ReporterNote(
-                    case_id=r[0],
-                    number=r[6],
-                    reporter_id=r[9],
-                    # One escalation per (case, passed deadline): the compare-and-set above guarantees it.
-                    event_key=f"{s.timestamp():.0f}",
-                    body=f"您的诉求(编号{r[6]})超过办理时限,已提交{level_names[steps[r[2]]]}级办理,"
-                    f"新的办结时限为{_local(d.resolve_due_at)}。",
-                )
-                for r, s, d in zip(due_rows, starts, deadlines, strict=True)
-                # Nobody to tell: no account and no contact phone (an empty mask means no number was
-                # left; ``cases_notify_reporters`` would skip the note after reading the phones).
-                if r[9] is not None or r[10]
-            ],
-        )
-    # Due again at the new rung (its deadline passed during downtime) and that rung is not the top.
-    again = any(
-        d.resolve_due_at <= now and steps[r[2]] in steps for r, d in zip(due_rows, deadlines, strict=True)
-    )
-    return EscalationRound(len(due_rows), again=again)
-
-
 def _warn_due(*, now: datetime) -> QuerySet[Case]:
     """Open cases whose warning time passed and that were not warned yet."""
     return Case.objects.filter(
-        _literal("status_category", [StatusCategory.OPEN.value], in_list=False),  # case_open_warn
-        _literal("status", sorted(TRANSITIONS["warn"].sources)),
+        literal_condition("status_category", [StatusCategory.OPEN.value], in_list=False),  # case_open_warn
+        literal_condition("status", sorted(TRANSITIONS["warn"].sources)),
         warned_at__isnull=True,
         warn_at__lte=now,
     )
@@ -418,7 +87,7 @@ def _warn_batch(*, now: datetime, batch_size: int) -> int:
         )
         if updated != len(rows):
             raise RuntimeError(f"SLA sweep: {updated} of {len(rows)} warnings applied")
-        _events_insert(
+        events_insert(
             [
                 (
                     r[0],
@@ -427,7 +96,7 @@ def _warn_batch(*, now: datetime, batch_size: int) -> int:
                     r[1],
                     r[2],
                     r[2],
-                    f"即将到期(办结时限 {_local(cast(datetime, r[7]))})",
+                    f"即将到期(办结时限 {local_minute(cast(datetime, r[7]))})",
                     "{}",
                     transition.public,
                     now,
@@ -453,7 +122,7 @@ def _auto_close_due(*, now: datetime, days: int) -> QuerySet[Case]:
     """Resolved cases nobody rated within ``days``."""
     return Case.objects.filter(
         # Literal, to match case_awaiting_rating (status, resolved_at) WHERE status = 'resolved'.
-        _literal("status", sorted(TRANSITIONS["auto_close"].sources), in_list=False),
+        literal_condition("status", sorted(TRANSITIONS["auto_close"].sources), in_list=False),
         resolved_at__lte=now - timedelta(days=days),
     )
 
@@ -479,7 +148,7 @@ def _auto_close_batch(*, now: datetime, batch_size: int) -> int:
         if updated != len(rows):
             raise RuntimeError(f"SLA sweep: {updated} of {len(rows)} auto-closures applied")
         note = f"办结后{days}天内未评价,系统自动结案"
-        _events_insert(
+        events_insert(
             [
                 (
                     r[0],
@@ -489,7 +158,7 @@ def _auto_close_batch(*, now: datetime, batch_size: int) -> int:
                     r[2],
                     r[2],
                     note,
-                    _json((("rating_days", days),)),
+                    json_dict((("rating_days", days),)),
                     transition.public,
                     now,
                 )
@@ -566,7 +235,7 @@ def _clock_due(*, clock: Clock, overdue: bool, now: datetime) -> QuerySet[Case]:
     moment = clock.due if overdue else clock.warn
     return Case.objects.filter(
         # The partial index's condition literally (case_triage_due … case_accept_warn), same order.
-        _literal("status", clock.statuses),
+        literal_condition("status", clock.statuses),
         **_clock_pending(clock=clock, overdue=overdue),
         **{f"{moment}__lte": now},
     )
@@ -595,7 +264,7 @@ def _clock_batch(*, clock: Clock, overdue: bool, now: datetime, batch_size: int)
         if updated != len(rows):
             raise RuntimeError(f"SLA sweep: {updated} of {len(rows)} {transition.action} applied")
         what = "已超过" if overdue else "即将超过"
-        _events_insert(
+        events_insert(
             [
                 (
                     r[0],
@@ -604,8 +273,8 @@ def _clock_batch(*, clock: Clock, overdue: bool, now: datetime, batch_size: int)
                     r[1],
                     r[2],
                     r[2],
-                    f"{what}{clock.label}时限({_local(cast(datetime, r[7]))})",
-                    _json((("deadline", _iso(cast(datetime, r[7]))),)),
+                    f"{what}{clock.label}时限({local_minute(cast(datetime, r[7]))})",
+                    json_dict((("deadline", iso(cast(datetime, r[7]))),)),
                     transition.public,
                     now,
                 )
@@ -670,9 +339,9 @@ def cases_sweep_sla(*, now: datetime | None = None, batch_size: int = 5000) -> S
     report = SweepReport()
     book = policy_book_load()
     while True:
-        done = _escalate_batch(now=now, book=book, batch_size=batch_size)
+        done = escalation_batch(now=now, book=book, batch_size=batch_size)
         report.escalated += done.escalated
-        if done.escalated == 0 or (done.escalated < batch_size and not done.again):
+        if done.escalated == 0 or not (done.more or done.again):
             break
     # After escalation, which gives the moved cases a fresh triage deadline.
     busy = _passes_with_work(now=now)

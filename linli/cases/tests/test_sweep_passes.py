@@ -15,9 +15,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from linli.cases.models import Case, CaseEvent, Status
-from linli.cases.services import cases_sweep_sla, sweep
+from linli.cases.services import cases_sweep_sla, sweep_escalation
 from linli.cases.services.sweep import _passes_with_work
-from linli.cases.sla import Terms, deadlines_compute, deadlines_compute_many
+from linli.cases.sla import Terms, deadlines_compute, deadlines_compute_many, policy_book_load
 from linli.cases.tests.factories import World, force_state, submit
 from linli.notifications.models import Notification
 
@@ -84,7 +84,7 @@ def test_one_batch_escalates_overdue_cases_of_every_rung_one_rung_each(
     world: World, group_min: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # SQLite writes a wave sharing its deadlines by id list, the rest by VALUES: both paths, same result.
-    monkeypatch.setattr(sweep, "GROUP_MIN", group_min)
+    monkeypatch.setattr(sweep_escalation, "GROUP_MIN", group_min)
     cases = {level: quiet_case(world) for level in ("estate", "community", "street", "district")}
     for level, case in cases.items():
         Case.objects.filter(pk=case.pk).update(level=level, resolve_due_at=PAST, warn_at=PAST)
@@ -106,8 +106,13 @@ def test_one_batch_escalates_overdue_cases_of_every_rung_one_rung_each(
     assert sorted(
         CaseEvent.objects.filter(action="escalate_timed").values_list("from_level", "to_level")
     ) == [("community", "street"), ("estate", "community"), ("street", "district")]
-    updates = [q["sql"] for q in queries if q["sql"].startswith("UPDATE") and "escalation_count" in q["sql"]]
-    # One compare-and-set UPDATE for all three rungs (SQLite by id list: one per rung and deadlines).
+    updates = [
+        q["sql"]
+        for q in queries
+        if q["sql"].startswith(("UPDATE", "WITH moved AS (UPDATE")) and "escalation_count" in q["sql"]
+    ]
+    # One compare-and-set UPDATE for all three rungs (PostgreSQL: one per batch, over its waves; SQLite by
+    # id list: one per rung and deadlines).
     assert len(updates) == (3 if connection.vendor == "sqlite" and group_min == 1 else 1)
     escalated = Case.objects.get(pk=cases["estate"].pk)
     assert escalated.level_started_at == PAST and escalated.warned_at is None
@@ -116,6 +121,30 @@ def test_one_batch_escalates_overdue_cases_of_every_rung_one_rung_each(
     assert Notification.objects.filter(kind="case.escalate_timed").count() == 3
     assert cases_sweep_sla(now=NOW).escalated == 0
     assert Notification.objects.filter(kind="case.escalate_timed").count() == 3
+
+
+def test_a_batch_takes_the_oldest_due_rows_up_to_its_size_even_inside_one_wave(world: World) -> None:
+    # Five cases due at one deadline (one wave) and one due earlier: batches of two by (deadline, id).
+    cases = [quiet_case(world) for _ in range(6)]
+    Case.objects.filter(pk__in=[c.pk for c in cases[1:]]).update(resolve_due_at=PAST)
+    Case.objects.filter(pk=cases[0].pk).update(resolve_due_at=PAST - dt.timedelta(hours=1))
+    book = policy_book_load()
+
+    rounds = [sweep_escalation.escalation_batch(now=NOW, book=book, batch_size=2) for _ in range(3)]
+
+    assert [(r.escalated, r.more, r.again) for r in rounds] == [
+        (2, True, False),
+        (2, True, False),
+        (2, False, False),
+    ]
+    moved = CaseEvent.objects.filter(action="escalate_timed").order_by("id").values_list("case_id", flat=True)
+    # The earlier deadline first, then the wave in id order; each case once.
+    assert sorted(moved[:2]) == sorted([cases[0].pk, cases[1].pk])
+    assert sorted(moved) == sorted(c.pk for c in cases)
+    assert set(Case.objects.filter(pk__in=[c.pk for c in cases]).values_list("level", flat=True)) == {
+        "community"
+    }
+    assert sweep_escalation.escalation_batch(now=NOW, book=book, batch_size=2).escalated == 0
 
 
 def test_deadlines_computed_per_distinct_start_and_terms_equal_one_by_one(world: World) -> None:
