@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -200,16 +201,21 @@ TOKEN_LAST_USED_GRANULARITY = timedelta(minutes=5)
 _TOKEN_USER_DEFER = frozenset({"phone"})
 
 
+@functools.cache
+def _token_sql(token_columns: str, user_columns: str) -> str:
+    return (
+        f"SELECT {token_columns}, {user_columns} "  # noqa: S608 - names from model meta
+        f'FROM "{ApiToken._meta.db_table}" t INNER JOIN "{User._meta.db_table}" u ON u.id = t.user_id '
+        "WHERE t.key_hash = %s AND t.revoked_at IS NULL AND t.expires_at > %s"
+    )
+
+
 def _token_lookup(*, digest: str, now: datetime) -> ApiToken | None:
     """The live token with this hash and its user, in one hand-built statement (``linli.core.fastsql``):
     every bearer request pays it, and the ORM's compilation of the joined query cost more than running it."""
     # The phone is decrypted only if something asks for it (deferred): no request on this path does.
     token_cols, user_cols = row_reader(ApiToken, "t"), row_reader(User, "u", defer=_TOKEN_USER_DEFER)
-    sql = (
-        f"SELECT {token_cols.columns()}, {user_cols.columns()} "  # noqa: S608 - names from model meta
-        f'FROM "{ApiToken._meta.db_table}" t INNER JOIN "{User._meta.db_table}" u ON u.id = t.user_id '
-        "WHERE t.key_hash = %s AND t.revoked_at IS NULL AND t.expires_at > %s"
-    )
+    sql = _token_sql(token_cols.columns(), user_cols.columns())
     with connection.cursor() as cursor:
         cursor.execute(sql, [digest, connection.ops.adapt_datetimefield_value(now)])
         row = cursor.fetchone()

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from django.db import connections
+from django.db import connections, models
 from django.db.models import Field, Model
 from django.db.models.signals import post_save, pre_save
 
@@ -34,6 +34,21 @@ class _Insert:
     sql: str
     fields: tuple[Field[Any, Any], ...]
     returns_pk: bool
+    # Per field, the Python type whose values Django's own field class stores unchanged on both backends
+    # (``str`` for text, ``bool`` for booleans), and whether None is stored as NULL unchanged: such values
+    # skip the three calls of ``get_db_prep_save``. Every other value (and every other field class:
+    # encrypted, JSON, date/time, numbers that PostgreSQL's adapter wraps) takes the full path.
+    passthrough: tuple[tuple[type | None, bool], ...]
+
+
+_TEXT_FIELDS = (models.CharField, models.TextField, models.SlugField, models.EmailField, models.URLField)
+_NULL_AS_IS = (*_TEXT_FIELDS, models.BooleanField, models.DateTimeField, models.DateField, models.ForeignKey)
+
+
+def _passthrough(field: Field[Any, Any]) -> tuple[type | None, bool]:
+    kind = type(field)
+    same: type | None = str if kind in _TEXT_FIELDS else bool if kind is models.BooleanField else None
+    return same, kind in _NULL_AS_IS
 
 
 def _quote(name: str) -> str:
@@ -52,7 +67,8 @@ def _insert_statement(model: type[Model], with_pk: bool, can_return: bool) -> _I
     returns_pk = not with_pk and can_return
     if returns_pk:
         sql += f" RETURNING {quote(meta.pk.column)}"
-    return _Insert(sql=sql, fields=fields, returns_pk=returns_pk)
+    passthrough = tuple(_passthrough(f) for f in fields)
+    return _Insert(sql=sql, fields=fields, returns_pk=returns_pk, passthrough=passthrough)
 
 
 def insert_instance(obj: Model) -> None:
@@ -69,9 +85,12 @@ def insert_instance(obj: Model) -> None:
         pre_save.send(sender=model, instance=obj, raw=False, using="default", update_fields=None)
     with_pk = obj.pk is not None
     statement = _insert_statement(model, with_pk, connection.features.can_return_columns_from_insert)
-    params = []
-    for field in statement.fields:
+    params: list[Any] = []
+    for field, (same, null_as_is) in zip(statement.fields, statement.passthrough, strict=True):
         value = field.pre_save(obj, True)
+        if (value is None and null_as_is) or (same is not None and type(value) is same):
+            params.append(value)
+            continue
         if hasattr(value, "resolve_expression"):
             obj.save(force_insert=True)
             return
@@ -104,7 +123,7 @@ class RowReader:
 
     def columns(self) -> str:
         """The SELECT list for this model's columns, qualified by ``alias``."""
-        return ", ".join(f"{_quote(self.alias)}.{_quote(f.column)}" for f in self.fields)
+        return _select_list(self.alias, tuple(f.column for f in self.fields))
 
     def instance(self, row: Sequence[Any], start: int = 0) -> Model:
         connection = connections["default"]
@@ -114,6 +133,11 @@ class RowReader:
                 value = func(value, expression, connection)
             values.append(value)
         return self.model.from_db("default", [f.attname for f in self.fields], values)
+
+
+@functools.cache
+def _select_list(alias: str, columns: tuple[str, ...]) -> str:
+    return ", ".join(f"{_quote(alias)}.{_quote(c)}" for c in columns)
 
 
 @functools.cache

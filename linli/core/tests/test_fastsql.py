@@ -11,6 +11,7 @@ from django.db.models import Value
 from django.db.models.signals import post_save, pre_save
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from django_tasks_db.models import DBTaskResult, get_date_max
 
 from linli.accounts.models import ApiToken, User
@@ -32,13 +33,15 @@ def _message(key: str, phone: str, **fields: Any) -> OutboxMessage:
 def test_an_inserted_row_reads_back_as_a_saved_one() -> None:
     # given two outbox rows with an encrypted, blind-indexed phone: one saved by the ORM, one inserted by hand
     user = User.objects.create(username="recipient")
-    saved = _message("k-saved", "13800138000", recipient=user)
+    # (a lazy translation is not a str: it takes the field's full preparation, as in save())
+    saved = _message("k-saved", "13800138000", recipient=user, last_error=gettext_lazy("超时"))
     saved.save()
-    fast = _message("k-fast", "13800138000", recipient=user)
+    fast = _message("k-fast", "13800138000", recipient=user, last_error=gettext_lazy("超时"))
     insert_instance(fast)
     # then the hand-inserted one has its id, and every stored field equals the saved one's
     assert fast.pk is not None and fast.pk != saved.pk and not fast._state.adding
     a, b = OutboxMessage.objects.get(pk=saved.pk), OutboxMessage.objects.get(pk=fast.pk)
+    assert b.last_error == "超时" and b.sent_at is None and b.recipient_id == user.pk
     assert b.phone == "13800138000" and b.phone_index == a.phone_index == blind_index("phone", "13800138000")
     assert b.updated_at is not None and abs(b.updated_at - a.updated_at) < timedelta(minutes=1)  # auto_now
     for field in OutboxMessage._meta.concrete_fields:
