@@ -6,6 +6,18 @@ case costs no query.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+
+def category_ancestry(parents: Mapping[int, int | None], category_id: int | None) -> list[int]:
+    """The category and its ancestors in the tree ``parents`` (id → parent id), nearest first."""
+    chain: list[int] = []
+    current = category_id
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = parents.get(current)
+    return chain
+
 
 def category_chain(category_id: int | None) -> list[int]:
     """The category and its ancestors, nearest first."""

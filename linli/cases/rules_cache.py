@@ -28,6 +28,7 @@ from django.db.models.signals import post_delete, post_save
 
 from linli.cases.ladder import Ladder, Rung
 from linli.cases.models import Category, EscalationLevel, RoutingRule, SlaPolicy
+from linli.cases.routing import category_ancestry
 from linli.cases.sla import PolicyBook, policy_rows_load
 from linli.core.snapshot import VersionedSnapshot
 
@@ -53,12 +54,7 @@ class CaseRules:
 
     def category_chain(self, category_id: int | None) -> list[int]:
         """The category and its ancestors, nearest first."""
-        chain: list[int] = []
-        current = category_id
-        while current is not None and current not in chain:
-            chain.append(current)
-            current = self.parents.get(current)
-        return chain
+        return category_ancestry(self.parents, category_id)
 
 
 def _recheck_seconds() -> float:

@@ -22,7 +22,7 @@ from django.utils import timezone
 from linli.cases.contact import phone_mask
 from linli.cases.ladder import ladder_load
 from linli.cases.models import STATUS_INFO, CaseKind, Category, RoutingRule, Status
-from linli.cases.routing import path_prefixes
+from linli.cases.routing import category_ancestry, path_prefixes
 from linli.cases.services.submit import PUBLIC_BY_DEFAULT
 from linli.cases.sla import deadlines_compute_many, policy_book_load
 from linli.workdays.rules import work_calendar
@@ -48,12 +48,7 @@ class Router:
         self._cache: dict[tuple[int | None, str], int | None] = {}
 
     def _chain(self, category_id: int | None) -> list[int]:
-        chain: list[int] = []
-        current = category_id
-        while current is not None and current not in chain:
-            chain.append(current)
-            current = self.parents.get(current)
-        return chain
+        return category_ancestry(self.parents, category_id)
 
     def unit(self, category_id: int | None, region_path: str) -> int | None:
         key = (category_id, region_path)
