@@ -113,8 +113,8 @@ def station_detail_dict(station: Station, now: dt.datetime) -> dict[str, Any]:
 # ``nearest_hit_dict`` is the same item as a dict: the tests check that both agree.
 
 
-def nearest_hit_dict(hit: Hit, kind_label: str) -> dict[str, Any]:
-    e, d = hit.entry, hit.distance_m
+def _station_head(e: StationEntry, kind_label: str) -> dict[str, Any]:
+    """The keys of a nearest item before the per-request ones (same for every request)."""
     return {
         "id": e.id,
         "code": e.code,
@@ -125,41 +125,35 @@ def nearest_hit_dict(hit: Hit, kind_label: str) -> dict[str, Any]:
         "phone": e.phone,
         "lat": e.lat,
         "lng": e.lng,
-        "distance_m": round(d),
-        "walk_m": round(walk_metres(d)),
-        "walk_minutes": max(1, round(walk_minutes(d))),
-        "open_now": hit.open_now,
+    }
+
+
+def _station_tail(e: StationEntry) -> dict[str, Any]:
+    """The keys of a nearest item after the per-request ones."""
+    return {
         "weekend_open": e.schedule.weekend_open,
         "extended_hours": e.schedule.extended,
         "is_24h": e.schedule.is_24h,
     }
 
 
+def nearest_hit_dict(hit: Hit, kind_label: str) -> dict[str, Any]:
+    e, d = hit.entry, hit.distance_m
+    return {
+        **_station_head(e, kind_label),
+        "distance_m": round(d),
+        "walk_m": round(walk_metres(d)),
+        "walk_minutes": max(1, round(walk_minutes(d))),
+        "open_now": hit.open_now,
+        **_station_tail(e),
+    }
+
+
 def nearest_fragments(entry: StationEntry, kind_label: str) -> tuple[str, str]:
     """The JSON text of a ``nearest_hit_dict`` before and after its per-request keys (``distance_m`` to
     ``open_now``), with ``json.dumps``'s default separators."""
-    e = entry
-    head = json.dumps(
-        {
-            "id": e.id,
-            "code": e.code,
-            "name": e.name,
-            "kind": e.kind,
-            "kind_label": kind_label,
-            "address": e.address,
-            "phone": e.phone,
-            "lat": e.lat,
-            "lng": e.lng,
-        },
-        ensure_ascii=False,
-    )
-    tail = json.dumps(
-        {
-            "weekend_open": e.schedule.weekend_open,
-            "extended_hours": e.schedule.extended,
-            "is_24h": e.schedule.is_24h,
-        }
-    )
+    head = json.dumps(_station_head(entry, kind_label), ensure_ascii=False)
+    tail = json.dumps(_station_tail(entry))
     return head[:-1] + ", ", tail[1:]
 
 
