@@ -17,20 +17,18 @@ Within the process a change is seen at once: saving or deleting any of these mod
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models.signals import post_delete, post_save
 
 from linli.cases.ladder import Ladder, Rung
 from linli.cases.models import Category, EscalationLevel, RoutingRule, SlaPolicy
 from linli.cases.routing import category_ancestry
 from linli.cases.sla import PolicyBook, policy_rows_load
-from linli.core.snapshot import VersionedSnapshot
+from linli.core.snapshot import TransactionWatch, VersionedSnapshot
 
 
 @dataclass(frozen=True)
@@ -118,7 +116,7 @@ _snapshot: VersionedSnapshot[CaseRules] = VersionedSnapshot(
 
 def case_rules() -> CaseRules:
     """The current snapshot; re-reads the stamp at most every few seconds, rebuilds when it moved."""
-    _forget_finished()
+    _watch.check()  # a change of this thread committed or rolled back since: re-read
     return _snapshot.get()
 
 
@@ -130,38 +128,13 @@ def case_rules_invalidate() -> None:
     _snapshot.drop()
 
 
-# Per thread, i.e. per database connection: on_commit callbacks of rule changes not yet committed.
-_uncommitted = threading.local()
+_watch = TransactionWatch(case_rules_invalidate)
 
 
 def case_rules_changed(using: str | None = None) -> None:
     """The rules changed in this process: drop the snapshot now, and again when the transaction ends
     (commit or rollback), so a snapshot built from an uncommitted change cannot outlive it."""
-    case_rules_invalidate()
-    conn = transaction.get_connection(using)
-    if not conn.in_atomic_block:
-        return
-
-    def finished() -> None:
-        case_rules_invalidate()
-
-    transaction.on_commit(finished, using=using)
-    _uncommitted.__dict__.setdefault("callbacks", []).append((conn, finished))
-
-
-def _forget_finished() -> None:
-    """Django has no rollback hook, but a rolled-back block's on_commit callbacks leave the connection's
-    list (and the list empties after a commit): a tracked callback that is gone means drop the snapshot."""
-    tracked: list[tuple[Any, Callable[[], None]]] | None = _uncommitted.__dict__.get("callbacks")
-    if not tracked:
-        return
-    live: set[int] = set()
-    for conn in {id(c): c for c, _ in tracked}.values():
-        live.update(id(f) for _sids, f, _robust in conn.run_on_commit)
-    alive = [(conn, callback) for conn, callback in tracked if id(callback) in live]
-    if len(alive) != len(tracked):
-        tracked[:] = alive
-        case_rules_invalidate()
+    _watch.changed(using)
 
 
 def _changed(sender: type, **kwargs: Any) -> None:

@@ -13,7 +13,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -56,3 +56,44 @@ class VersionedSnapshot(Generic[T]):
         stamp where it was while the snapshot holds the rolled-back rows."""
         self._value = None
         self._checked_at = -math.inf
+
+
+class TransactionWatch:
+    """Calls ``on_end`` when a change made inside a transaction ends, by commit or by rollback.
+
+    ``changed()`` runs ``on_end`` at once (this transaction sees its own change) and again when the
+    transaction ends, so a snapshot built from an uncommitted change cannot outlive it. Django has no
+    rollback hook, but it drops a rolled-back block's on_commit callbacks from the connection's list (and
+    empties the list after a commit): ``check()``, called before each use of the snapshot, finds a tracked
+    callback gone and runs ``on_end``. Tracked per thread, i.e. per database connection.
+    """
+
+    def __init__(self, on_end: Callable[[], None]) -> None:
+        self._on_end = on_end
+        self._local = threading.local()
+
+    def changed(self, using: str | None = None) -> None:
+        from django.db import transaction
+
+        self._on_end()
+        connection = transaction.get_connection(using)
+        if not connection.in_atomic_block:
+            return  # autocommit: the change is already committed
+
+        def ended() -> None:
+            self._on_end()
+
+        transaction.on_commit(ended, using=using)
+        self._local.__dict__.setdefault("callbacks", []).append((connection, ended))
+
+    def check(self) -> None:
+        tracked: list[tuple[Any, Callable[[], None]]] | None = self._local.__dict__.get("callbacks")
+        if not tracked:
+            return
+        live: set[int] = set()
+        for connection in {id(c): c for c, _ in tracked}.values():
+            live.update(id(f) for _sids, f, _robust in connection.run_on_commit)
+        alive = [(connection, callback) for connection, callback in tracked if id(callback) in live]
+        if len(alive) != len(tracked):
+            tracked[:] = alive
+            self._on_end()

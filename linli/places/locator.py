@@ -25,9 +25,9 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 from django.conf import settings
-from django.db import transaction
 from shapely import STRtree
 
+from linli.core.snapshot import TransactionWatch
 from linli.places.geometry import (
     CHINA_BOUNDS,
     GeometryError,
@@ -443,7 +443,7 @@ def _build(version: str) -> LocatorIndex:
 
 def get_locator() -> LocatorIndex:
     """The current index; re-reads the version stamp at most every few seconds, rebuilds when it moved."""
-    _forget_rolled_back()
+    _watch.check()  # a change of this thread committed or rolled back since: re-read
     now = time.monotonic()
     index: LocatorIndex | None = _state["index"]
     if index is not None and now - _state["checked_at"] < settings.LINLI_GEOMETRY_RECHECK_SECONDS:
@@ -466,37 +466,11 @@ def locator_invalidate() -> None:
     _state["checked_at"] = -math.inf
 
 
-# Per thread, i.e. per database connection: on_commit callbacks of geometry changes not yet committed.
-_uncommitted = threading.local()
+_watch = TransactionWatch(locator_invalidate)
 
 
 def locator_geometry_changed(using: str | None = None) -> None:
     """Call inside the transaction that changes geometry: the stamp is re-read now (this transaction sees
     its own change), after the commit, and after a rollback, so an index this process built from the
     uncommitted change cannot outlive it. (Another thread may serve that index until its next re-read.)"""
-    locator_invalidate()
-    connection = transaction.get_connection(using)
-    if not connection.in_atomic_block:
-        return  # autocommit: the change is already committed
-
-    def committed() -> None:
-        locator_invalidate()
-
-    transaction.on_commit(committed, using=using)
-    _uncommitted.__dict__.setdefault("callbacks", []).append((connection, committed))
-
-
-def _forget_rolled_back() -> None:
-    """Django has no rollback hook, but it drops a rolled-back block's on_commit callbacks from the
-    connection's list (and empties the list after a commit). A tracked callback that is gone was rolled
-    back or committed; either way the stamp must be re-read."""
-    tracked: list[tuple[Any, Callable[[], None]]] | None = _uncommitted.__dict__.get("callbacks")
-    if not tracked:
-        return
-    live: set[int] = set()
-    for connection in {id(c): c for c, _ in tracked}.values():
-        live.update(id(f) for _sids, f, _robust in connection.run_on_commit)
-    alive = [(connection, callback) for connection, callback in tracked if id(callback) in live]
-    if len(alive) != len(tracked):
-        tracked[:] = alive
-        locator_invalidate()
+    _watch.changed(using)
