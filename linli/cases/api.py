@@ -155,11 +155,8 @@ def _names_prefill(case: Case) -> None:
     community = locator.community_names.get(case.community_id) if case.community_id else None
     grid = locator.grid_names.get(case.grid_id) if case.grid_id else None
     unit = rules.unit_names.get(case.unit_id) if case.unit_id else None
-    if (
-        (community is None) != (case.community_id is None)
-        or (grid is None) != (case.grid_id is None)
-        or ((unit is None) != (case.unit_id is None))
-    ):
+    named = ((case.community_id, community), (case.grid_id, grid), (case.unit_id, unit))
+    if any(name is None for pk, name in named if pk is not None):
         community, grid, unit = (
             Case.objects.filter(pk=case.pk).values_list("community__name", "grid__name", "unit__name").get()
         )

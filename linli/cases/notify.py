@@ -14,6 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from django.db import transaction
+
 from linli.accounts.models import Membership, User
 from linli.accounts.roles import ROLE_CAPABILITIES, Capability
 from linli.accounts.services import AccountError, phone_normalize
@@ -214,8 +216,6 @@ def case_notify_submitted(*, case_id: int, event_id: int) -> bool:
     Idempotent by the dedup keys naming the event (REL-5): a task re-run after a crash sends nothing
     twice. False when the case is gone (nothing to tell).
     """
-    from django.db import transaction
-
     case = Case.objects.select_related("reporter").filter(pk=case_id).first()
     if case is None:
         return False

@@ -34,8 +34,15 @@ def _upsert_sql() -> str:
     )
 
 
+NUMBER_DIGITS = 6  # the day's sequence, zero-padded: 20261122-000123
+
+
+def case_number_prefix(day: date) -> str:
+    return f"{day:%Y%m%d}-"
+
+
 def case_number_format(day: date, value: int) -> str:
-    return f"{day:%Y%m%d}-{value:06d}"
+    return f"{case_number_prefix(day)}{value:0{NUMBER_DIGITS}d}"
 
 
 def case_number_next(*, at: datetime) -> str:
@@ -61,11 +68,11 @@ def case_number_assign(*, case_id: int, at: datetime) -> str:
     cases = Case._meta.db_table
     sql = (
         f"WITH n AS ({_upsert_sql()}) "  # noqa: S608 - names from model meta
-        f"UPDATE {cases} SET number = %s || lpad(n.last::text, 6, '0') FROM n "
+        f"UPDATE {cases} SET number = %s || lpad(n.last::text, {NUMBER_DIGITS}, '0') FROM n "
         f"WHERE {cases}.id = %s RETURNING {cases}.number"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [day, f"{day:%Y%m%d}-", case_id])
+        cursor.execute(sql, [day, case_number_prefix(day), case_id])
         row = cursor.fetchone()
     if row is None:
         raise RuntimeError(f"case {case_id} is not in this transaction")

@@ -6,7 +6,7 @@ case costs no query.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 
 def category_ancestry(parents: Mapping[int, int | None], category_id: int | None) -> list[int]:
@@ -37,17 +37,23 @@ def route_unit(*, category_id: int | None, region_path: str) -> int | None:
     from linli.cases.rules_cache import case_rules
 
     rules = case_rules()
-    chain = rules.category_chain(category_id)
+    return best_route(rules.routes, chain=rules.category_chain(category_id), region_path=region_path)
+
+
+def best_route(
+    routes: Iterable[tuple[int, str | None, int | None]], *, chain: list[int], region_path: str
+) -> int | None:
+    """Of ``(unit_id, region_path, category_id)`` rules, the unit of the one for the deepest region
+    containing ``region_path``, then the nearest category in ``chain`` (the case's category first);
+    None (any region, any category) matches everything, least specifically."""
     prefixes = set(path_prefixes(region_path))
     best: tuple[tuple[int, int], int] | None = None
-    for route in rules.routes:
-        if route.region_path is not None and route.region_path not in prefixes:
+    for unit_id, path, cat_id in routes:
+        if path is not None and path not in prefixes:
             continue
-        if route.category_id is not None and route.category_id not in chain:
+        if cat_id is not None and cat_id not in chain:
             continue
-        region_score = len(route.region_path) if route.region_path else 0
-        cat_score = 0 if route.category_id is None else len(chain) - chain.index(route.category_id)
-        score = (region_score, cat_score)
+        score = (len(path) if path else 0, 0 if cat_id is None else len(chain) - chain.index(cat_id))
         if best is None or score > best[0]:
-            best = (score, route.unit_id)
+            best = (score, unit_id)
     return best[1] if best else None

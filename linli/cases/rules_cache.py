@@ -18,7 +18,7 @@ Within the process a change is seen at once: saving or deleting any of these mod
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import connection
@@ -31,8 +31,7 @@ from linli.cases.sla import PolicyBook, policy_rows_load
 from linli.core.snapshot import TransactionWatch, VersionedSnapshot
 
 
-@dataclass(frozen=True)
-class Route:
+class Route(NamedTuple):
     """One active routing rule whose unit is active: ``region_path`` None = the whole jurisdiction."""
 
     unit_id: int

@@ -59,14 +59,13 @@ def _quote(name: str) -> str:
 @functools.cache
 def _insert_statement(model: type[Model], with_pk: bool, can_return: bool) -> _Insert:
     meta = model._meta
-    quote = _quote
     fields = tuple(f for f in meta.local_concrete_fields if with_pk or not f.primary_key)
-    columns = ", ".join(quote(f.column) for f in fields)
+    columns = ", ".join(_quote(f.column) for f in fields)
     marks = ", ".join(["%s"] * len(fields))
-    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608 - names from model meta
+    sql = f"INSERT INTO {_quote(meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608 - names from model meta
     returns_pk = not with_pk and can_return
     if returns_pk:
-        sql += f" RETURNING {quote(meta.pk.column)}"
+        sql += f" RETURNING {_quote(meta.pk.column)}"
     passthrough = tuple(_passthrough(f) for f in fields)
     return _Insert(sql=sql, fields=fields, returns_pk=returns_pk, passthrough=passthrough)
 

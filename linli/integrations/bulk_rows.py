@@ -22,7 +22,8 @@ from django.utils import timezone
 from linli.cases.contact import phone_mask
 from linli.cases.ladder import ladder_load
 from linli.cases.models import STATUS_INFO, CaseKind, Category, RoutingRule, Status
-from linli.cases.routing import category_ancestry, path_prefixes
+from linli.cases.numbering import NUMBER_DIGITS, case_number_prefix
+from linli.cases.routing import best_route, category_ancestry
 from linli.cases.services.submit import PUBLIC_BY_DEFAULT
 from linli.cases.sla import deadlines_compute_many, policy_book_load
 from linli.workdays.rules import work_calendar
@@ -34,8 +35,7 @@ if TYPE_CHECKING:
 class Router:
     """``route_unit`` for many cases: the rules and the category tree loaded once, then pure Python.
 
-    The scoring is ``linli.cases.routing.route_unit``'s (deepest region, then nearest category);
-    ``test_the_bulk_path_gives_the_same_case_as_case_submit`` holds the two together.
+    The scoring is ``linli.cases.routing.best_route``, as for ``route_unit``.
     """
 
     def __init__(self) -> None:
@@ -47,37 +47,24 @@ class Router:
         )
         self._cache: dict[tuple[int | None, str], int | None] = {}
 
-    def _chain(self, category_id: int | None) -> list[int]:
-        return category_ancestry(self.parents, category_id)
-
     def unit(self, category_id: int | None, region_path: str) -> int | None:
         key = (category_id, region_path)
         if key in self._cache:
             return self._cache[key]
-        chain = self._chain(category_id)
-        prefixes = set(path_prefixes(region_path))
-        best: tuple[tuple[int, int], int] | None = None
-        for unit_id, path, cat_id in self.rules:
-            if path is not None and path not in prefixes:
-                continue
-            if cat_id is not None and cat_id not in chain:
-                continue
-            score = (len(path) if path else 0, 0 if cat_id is None else len(chain) - chain.index(cat_id))
-            if best is None or score > best[0]:
-                best = (score, unit_id)
-        self._cache[key] = best[1] if best else None
+        chain = category_ancestry(self.parents, category_id)
+        self._cache[key] = best_route(self.rules, chain=chain, region_path=region_path)
         return self._cache[key]
 
 
 def case_numbers(days: Sequence[date], first: dict[date, int]) -> list[str]:
     """The case numbers for cases on ``days`` (in that order), from each day's reserved block."""
     nxt = dict(first)
-    prefix = {day: f"{day:%Y%m%d}-" for day in first}
+    prefix = {day: case_number_prefix(day) for day in first}
     out: list[str] = []
     for day in days:
         v = nxt[day]
         nxt[day] = v + 1
-        out.append(f"{prefix[day]}{v:06d}")
+        out.append(f"{prefix[day]}{v:0{NUMBER_DIGITS}d}")
     return out
 
 
