@@ -13,6 +13,9 @@ urlpatterns = [
     # The hottest public endpoint, resolved first: before the API's long URL list and the apps' includes
     # (about 25 µs a request on the 2-core machine; see nearest_direct and bench/nearest_stations.py).
     path("api/stations/nearest", stations_nearest_direct),
+    # The API before the pages' includes (its prefix is its own): case submission resolves in a few steps.
+    path("api/", api.urls),
+    re_path(r"^api/(?P<rest>.*)$", api_not_found),  # after every endpoint: unmatched API URLs get JSON
     path("", include("linli.core.urls")),
     path("accounts/", include("linli.accounts.urls")),
     path("places/", include("linli.places.urls")),
@@ -27,8 +30,6 @@ urlpatterns = [
     path("security/", include("linli.security.urls")),
     path("cases/", include("linli.cases.urls")),
     path("open311/v2/", include("linli.integrations.open311.urls")),
-    path("api/", api.urls),
-    re_path(r"^api/(?P<rest>.*)$", api_not_found),  # after every endpoint: unmatched API URLs get JSON
     # The admin signs in through our page: lockout, the second factor and the first-run notice apply (AC-6).
     path("admin/login/", account_views.admin_login),
     path("admin/", admin.site.urls),

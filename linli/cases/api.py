@@ -17,7 +17,7 @@ from ninja import Status as HttpStatus
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
-from linli.accounts.models import Unit, User
+from linli.accounts.models import User
 from linli.accounts.roles import Capability
 from linli.cases import selectors
 from linli.cases import services as svc
@@ -46,10 +46,10 @@ from linli.cases.schemas import (
     SubmitIn,
     SubmitOut,
 )
-from linli.core.api import ApiError, CappedPagination, ErrorOut, session_or_token
+from linli.core.api import ApiError, CappedPagination, ErrorOut, schema_input, session_or_token
 from linli.core.scoping import scope_for
 from linli.places.locator import get_locator
-from linli.places.models import Grid, Region
+from linli.places.models import Region
 from linli.security.ratelimit import api_rate_limit, rate_limit_enforce
 from linli.security.uploads import serve_upload
 
@@ -139,18 +139,17 @@ def submit(request: HttpRequest, payload: Form[SubmitIn], photos: File[list[Uplo
         )
     except CaseError as exc:
         _raise(exc)
-    _names_prefill(result.case)
     # "Me too" is offered before submitting (GET /nearby, the report page); here only when asked for.
     similar = _nearby(result.case) if payload.with_similar else []
-    body = {"case": result.case, "created": result.created, "similar": similar}
-    return HttpStatus(201 if result.created else 200, body)
+    case = schema_input(CaseOut, result.case, given=_names(result.case))
+    body = {"case": case, "created": result.created, "similar": similar}
+    # Validated here from plain values (masking and all); ninja answers a validated model as it is.
+    return HttpStatus(201 if result.created else 200, SubmitOut.model_validate(body))
 
 
-def _names_prefill(case: Case) -> None:
-    """``CaseOut`` names the community, grid and unit: from the locator's and the case rules' snapshots
-    (no query), or where they do not know one (a community without grids) one joined read."""
-    if case.community_id is None and case.grid_id is None and case.unit_id is None:
-        return
+def _names(case: Case) -> dict[str, str | None]:
+    """``CaseOut``'s community, grid and unit names (by their aliases) from the locator's and the case
+    rules' snapshots (no query), or where they do not know one (a community without grids) one joined read."""
     locator, rules = get_locator(), case_rules()
     community = locator.community_names.get(case.community_id) if case.community_id else None
     grid = locator.grid_names.get(case.grid_id) if case.grid_id else None
@@ -160,12 +159,7 @@ def _names_prefill(case: Case) -> None:
         community, grid, unit = (
             Case.objects.filter(pk=case.pk).values_list("community__name", "grid__name", "unit__name").get()
         )
-    if case.community_id is not None:
-        case.community = Region(pk=case.community_id, name=community or "")
-    if case.grid_id is not None:
-        case.grid = Grid(pk=case.grid_id, name=grid or "")
-    if case.unit_id is not None:
-        case.unit = Unit(pk=case.unit_id, name=unit or "")
+    return {"community.name": community, "grid.name": grid, "unit.name": unit}
 
 
 @router.get("/mine", response=list[OwnCaseOut], auth=session_or_token)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import operator
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -16,6 +19,38 @@ class ErrorOut(Schema):
     code: str = Field(..., description="machine-readable error code, e.g. outside_jurisdiction")
     message: str = Field(..., description="human-readable message (Chinese)")
     details: dict[str, Any] | None = None
+
+
+@functools.cache
+def _schema_readers(schema: type[Schema]) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
+    if getattr(schema, "_ninja_resolvers", None):
+        raise TypeError(f"{schema.__name__} has resolve_* methods: validate the object itself")
+    return tuple(
+        (field.alias or name, operator.attrgetter(field.alias or name))
+        for name, field in schema.model_fields.items()
+    )
+
+
+def schema_input(schema: type[Schema], obj: Any, given: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``obj``'s values as ``schema`` reads them, as a dict keyed by field (or dotted alias) for validation.
+
+    What ninja's getter does with a model instance — attributes, dotted aliases through related objects
+    (missing ones left to the field's default), methods called — done with ``operator.attrgetter``: ninja
+    resolves each dotted alias through Django's template ``Variable``, a few hundred microseconds per case
+    on the submission path. The result still goes through ``schema``'s validation (masking included).
+    ``given``: values the caller already has, by key (not read from ``obj``: e.g. names of related rows
+    that would otherwise be fetched).
+    """
+    values: dict[str, Any] = dict(given or {})
+    for key, read in _schema_readers(schema):
+        if key in values:
+            continue
+        try:
+            value = read(obj)
+        except AttributeError:
+            continue
+        values[key] = value() if callable(value) else value
+    return values
 
 
 class ApiError(Exception):

@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 from django.db import connections, models
@@ -29,26 +30,80 @@ M = TypeVar("M", bound=Model)
 Converter = Callable[[Any, Any, Any], Any]
 
 
+Prep = Callable[[Any], Any]
+
+
 @dataclass(frozen=True)
 class _Insert:
     sql: str
     fields: tuple[Field[Any, Any], ...]
     returns_pk: bool
-    # Per field, the Python type whose values Django's own field class stores unchanged on both backends
-    # (``str`` for text, ``bool`` for booleans), and whether None is stored as NULL unchanged: such values
-    # skip the three calls of ``get_db_prep_save``. Every other value (and every other field class:
-    # encrypted, JSON, date/time, numbers that PostgreSQL's adapter wraps) takes the full path.
-    passthrough: tuple[tuple[type | None, bool], ...]
+    # Per field: its ``pre_save`` when it does more than read the attribute (``auto_now``, custom fields),
+    # else None; and the preparation of its value for this database (``_preparer``).
+    pre_saves: tuple[Callable[[Model, bool], Any] | None, ...]
+    preps: tuple[Prep, ...]
+    index: dict[str, int]  # attname → position in the parameters
 
 
 _TEXT_FIELDS = (models.CharField, models.TextField, models.SlugField, models.EmailField, models.URLField)
-_NULL_AS_IS = (*_TEXT_FIELDS, models.BooleanField, models.DateTimeField, models.DateField, models.ForeignKey)
+_INT_FIELDS = (
+    models.IntegerField,
+    models.SmallIntegerField,
+    models.BigIntegerField,
+    models.PositiveIntegerField,
+    models.PositiveSmallIntegerField,
+    models.PositiveBigIntegerField,
+    models.AutoField,
+    models.BigAutoField,
+    models.SmallAutoField,
+)
 
 
-def _passthrough(field: Field[Any, Any]) -> tuple[type | None, bool]:
+def _preparer(field: Field[Any, Any], connection: Any) -> Prep:
+    """``field.get_db_prep_save`` for this database, short-cut for the values Django's own field classes
+    store unchanged (or, for datetimes, by one known conversion); every other value and every other field
+    class (encrypted, JSON, custom) takes the full path, exactly as ``save()`` does."""
+    full = functools.partial(field.get_db_prep_save, connection=connection)
     kind = type(field)
-    same: type | None = str if kind in _TEXT_FIELDS else bool if kind is models.BooleanField else None
-    return same, kind in _NULL_AS_IS
+    target = field.target_field if kind is models.ForeignKey else field  # type: ignore[attr-defined]
+    same: type | None = None
+    if kind in _TEXT_FIELDS:
+        same = str
+    elif kind is models.BooleanField:
+        same = bool
+    elif kind is models.FloatField:
+        same = float
+    elif type(target) in _INT_FIELDS:
+        same = int  # both backends store a Python int as given (PostgreSQL's wrapper only names the width)
+    if same is not None:
+        return lambda value: value if (value is None or type(value) is same) else full(value)
+    if kind is models.DateTimeField:
+        if connection.vendor == "postgresql":  # aware datetimes go to the driver as they are
+            return lambda value: (
+                value if (value is None or (type(value) is datetime and value.tzinfo)) else full(value)
+            )
+        if connection.vendor == "sqlite":  # adapt_datetimefield_value: naive in the connection's zone, str()
+            zone = connection.timezone
+
+            def sqlite_datetime(value: Any) -> Any:
+                if value is None:
+                    return None
+                if type(value) is datetime and value.tzinfo is not None:
+                    return str(value.astimezone(zone).replace(tzinfo=None))
+                return full(value)
+
+            return sqlite_datetime
+    return full
+
+
+def _plain_pre_save(field: Field[Any, Any]) -> bool:
+    """True when ``field.pre_save`` only reads the attribute (no ``auto_now``, not overridden)."""
+    method = type(field).pre_save
+    if method is Field.pre_save:
+        return True
+    if method in (models.DateTimeField.pre_save, models.DateField.pre_save):
+        return not (field.auto_now or field.auto_now_add)  # type: ignore[attr-defined]
+    return False
 
 
 def _quote(name: str) -> str:
@@ -57,17 +112,81 @@ def _quote(name: str) -> str:
 
 
 @functools.cache
-def _insert_statement(model: type[Model], with_pk: bool, can_return: bool) -> _Insert:
+def _insert_statement(model: type[Model], with_pk: bool, vendor: str) -> _Insert:
+    # vendor: part of the cache key (the preparations differ)
+    connection = connections["default"]
     meta = model._meta
     fields = tuple(f for f in meta.local_concrete_fields if with_pk or not f.primary_key)
     columns = ", ".join(_quote(f.column) for f in fields)
     marks = ", ".join(["%s"] * len(fields))
     sql = f"INSERT INTO {_quote(meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608 - names from model meta
-    returns_pk = not with_pk and can_return
+    returns_pk = not with_pk and connection.features.can_return_columns_from_insert
     if returns_pk:
         sql += f" RETURNING {_quote(meta.pk.column)}"
-    passthrough = tuple(_passthrough(f) for f in fields)
-    return _Insert(sql=sql, fields=fields, returns_pk=returns_pk, passthrough=passthrough)
+    return _Insert(
+        sql=sql,
+        fields=fields,
+        returns_pk=returns_pk,
+        pre_saves=tuple(None if _plain_pre_save(f) else f.pre_save for f in fields),
+        preps=tuple(_preparer(f, connection) for f in fields),
+        index={f.attname: i for i, f in enumerate(fields)},
+    )
+
+
+class PreparedInsert:
+    """One row's INSERT with its parameters computed: prepared before the transaction, executed inside.
+
+    ``statement`` None: the row can only be stored by ``save(force_insert=True)``, which ``execute`` calls.
+    """
+
+    __slots__ = ("obj", "params", "statement")
+
+    def __init__(self, obj: Model, statement: _Insert | None, params: list[Any]) -> None:
+        self.obj, self.statement, self.params = obj, statement, params
+
+    def set(self, attname: str, value: Any) -> None:
+        """Change one value after preparation (the instance too), e.g. a key known only in the transaction."""
+        setattr(self.obj, attname, value)
+        if self.statement is not None:
+            i = self.statement.index[attname]
+            self.params[i] = self.statement.preps[i](value)
+
+    def execute(self) -> None:
+        """INSERT the row; the instance gets its pk and is marked saved; ``post_save`` is sent."""
+        obj, statement, model = self.obj, self.statement, type(self.obj)
+        if statement is None:
+            obj.save(force_insert=True)
+            return
+        connection = connections["default"]
+        with connection.cursor() as cursor:
+            cursor.execute(statement.sql, self.params)
+            if obj.pk is None:
+                obj.pk = cursor.fetchone()[0] if statement.returns_pk else cursor.lastrowid
+        obj._state.adding = False
+        obj._state.db = "default"
+        if post_save.has_listeners(model):
+            post_save.send(
+                sender=model, instance=obj, created=True, update_fields=None, raw=False, using="default"
+            )
+
+
+def insert_prepare(obj: Model) -> PreparedInsert:
+    """The INSERT of ``obj`` as ``save(force_insert=True)`` would send it, ready to execute (``pre_save``
+    is sent now). Where only ``save`` can store the row — the model has its own ``save()``, or a value is
+    an expression or a database default (they need the compiler) — ``execute`` calls it instead."""
+    model = type(obj)
+    if model.save is not Model.save:  # the model's own save() may do more than store the row
+        return PreparedInsert(obj, None, [])
+    if pre_save.has_listeners(model):
+        pre_save.send(sender=model, instance=obj, raw=False, using="default", update_fields=None)
+    statement = _insert_statement(model, obj.pk is not None, connections["default"].vendor)
+    params: list[Any] = []
+    for field, pre, prep in zip(statement.fields, statement.pre_saves, statement.preps, strict=True):
+        value = getattr(obj, field.attname) if pre is None else pre(obj, True)
+        if hasattr(value, "resolve_expression"):
+            return PreparedInsert(obj, None, [])
+        params.append(prep(value))
+    return PreparedInsert(obj, statement, params)
 
 
 def insert_instance(obj: Model) -> None:
@@ -75,36 +194,7 @@ def insert_instance(obj: Model) -> None:
 
     Falls back to ``save`` when a value is an expression or a database default (they need the compiler).
     """
-    connection = connections["default"]
-    model = type(obj)
-    if model.save is not Model.save:  # the model's own save() may do more than store the row
-        obj.save(force_insert=True)
-        return
-    if pre_save.has_listeners(model):
-        pre_save.send(sender=model, instance=obj, raw=False, using="default", update_fields=None)
-    with_pk = obj.pk is not None
-    statement = _insert_statement(model, with_pk, connection.features.can_return_columns_from_insert)
-    params: list[Any] = []
-    for field, (same, null_as_is) in zip(statement.fields, statement.passthrough, strict=True):
-        value = field.pre_save(obj, True)
-        if (value is None and null_as_is) or (same is not None and type(value) is same):
-            params.append(value)
-            continue
-        if hasattr(value, "resolve_expression"):
-            obj.save(force_insert=True)
-            return
-        params.append(field.get_db_prep_save(value, connection))
-    with connection.cursor() as cursor:
-        cursor.execute(statement.sql, params)
-        if not with_pk:
-            pk = cursor.fetchone()[0] if statement.returns_pk else cursor.lastrowid
-            obj.pk = pk
-    obj._state.adding = False
-    obj._state.db = "default"
-    if post_save.has_listeners(model):
-        post_save.send(
-            sender=model, instance=obj, created=True, update_fields=None, raw=False, using="default"
-        )
+    insert_prepare(obj).execute()
 
 
 @dataclass(frozen=True)

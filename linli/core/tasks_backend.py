@@ -12,17 +12,26 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django_tasks.signals import task_enqueued
 from django_tasks_db import DatabaseBackend as LibraryDatabaseBackend
 from django_tasks_db.compat import normalize_json
 
 from linli.core.fastsql import insert_instance
 
 if TYPE_CHECKING:
-    from django_tasks.base import Task
+    from django_tasks.base import Task, TaskResult
     from django_tasks_db.models import DBTaskResult
 
 
 class DatabaseBackend(LibraryDatabaseBackend):
+    def enqueue(self, task: Task[Any, Any], args: Any, kwargs: Any) -> TaskResult[Any, Any]:
+        # As the library's, with the row's TaskResult built once (it builds it for the signal and again
+        # for the caller: an import and a dataclass copy of the task each time).
+        self.validate_task(task)
+        result = self._task_to_db_task(task, args, kwargs).task_result
+        task_enqueued.send(type(self), task_result=result)
+        return result
+
     def _task_to_db_task(self, task: Task[Any, Any], args: Any, kwargs: Any) -> DBTaskResult:
         from django_tasks_db.models import DBTaskResult
 

@@ -15,6 +15,8 @@ from linli.cases.models.case import (
     statuses_in,
 )
 from linli.cases.models.catalog import (
+    CASE_KINDS,
+    CHANNELS,
     RESIDENT_CHANNELS,
     STAFF_INTAKE_CHANNELS,
     CaseKind,
@@ -33,6 +35,8 @@ from linli.cases.models.records import (
 
 __all__ = [
     "ACCEPT_CLOCK_STATUSES",
+    "CASE_KINDS",
+    "CHANNELS",
     "RESIDENT_CHANNELS",
     "SOLVED_STATUSES",
     "STAFF_INTAKE_CHANNELS",

@@ -25,6 +25,9 @@ class Channel(models.TextChoices):
     WINDOW = "window", _("窗口受理")
 
 
+# The values as sets: ``Choices.values`` builds a new list (with lazy labels alongside) on every access.
+CASE_KINDS = frozenset(CaseKind.values)
+CHANNELS = frozenset(Channel.values)
 # Channels a resident may use for themself; the others are staff intake (代客) or integrations.
 RESIDENT_CHANNELS = frozenset({Channel.RESIDENT, Channel.BUILDING_QR})
 STAFF_INTAKE_CHANNELS = frozenset({Channel.WINDOW, Channel.GRID_PATROL, Channel.HOTLINE})

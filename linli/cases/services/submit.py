@@ -25,6 +25,8 @@ from linli.cases.contact import contact_phone_set
 from linli.cases.errors import CaseError
 from linli.cases.location import case_location_resolve
 from linli.cases.models import (
+    CASE_KINDS,
+    CHANNELS,
     RESIDENT_CHANNELS,
     STAFF_INTAKE_CHANNELS,
     STATUS_INFO,
@@ -33,7 +35,6 @@ from linli.cases.models import (
     CaseEvent,
     CaseFollower,
     CaseKind,
-    Channel,
     LadderLevel,
     Status,
 )
@@ -43,7 +44,7 @@ from linli.cases.routing import route_unit
 from linli.cases.rules_cache import case_rules
 from linli.cases.sla import deadlines_compute
 from linli.cases.transitions import case_transition
-from linli.core.fastsql import insert_instance
+from linli.core.fastsql import insert_prepare
 
 if TYPE_CHECKING:
     from linli.accounts.models import User
@@ -113,7 +114,7 @@ def case_submit(
     for someone (代客, needs cases.intake). ``client_id`` scopes the key when neither is given (an Open311
     API key, an import batch). ``now`` lets history imports keep the original submission time.
     """
-    if channel not in Channel.values:
+    if channel not in CHANNELS:
         raise CaseError("invalid_channel", "来源渠道不正确")
     if idempotency_key and not _KEY.match(idempotency_key):
         raise CaseError("invalid_idempotency_key", "幂等键应为8–64位字母、数字或 _ . : -")
@@ -144,7 +145,7 @@ def case_submit(
             if category is None:
                 raise CaseError("unknown_category", "分类不存在或已停用")
         kind = kind or (category.default_kind if category else CaseKind.COMPLAINT)
-        if kind not in CaseKind.values:
+        if kind not in CASE_KINDS:
             raise CaseError("invalid_kind", "诉求类型不正确")
         prepared = images_prepare(photos)
 
@@ -191,6 +192,27 @@ def case_submit(
             **place.fields(),
         )
         contact_phone_set(case, contact_phone)
+        # The day's counter row is every submission's lock: taken last where the database allows (on
+        # PostgreSQL the number is written by the last statement), and the case's INSERT is prepared
+        # before the transaction, so the writer holds the lock for executing statements only.
+        late_number = connection.vendor == "postgresql"
+        if late_number:
+            case.number = case_number_provisional()
+        row = insert_prepare(case)
+        event = CaseEvent(
+            case=case,  # its id is set once the case row is in
+            actor=reporter or filed_by,
+            actor_role=("reporter" if reporter is not None else "intake" if filed_by else "system"),
+            action="submit",
+            from_status="",
+            to_status=case.status,
+            from_level="",
+            to_level=case.level,
+            data={"channel": channel, "unit_id": unit_id, "snapped": place.snapped},
+            is_public=True,
+            created_at=now,
+        )
+        event_row = insert_prepare(event)
     except CaseError:
         # A retry of an earlier submission gets that case even if its body no longer passes (a category
         # since deactivated, a point since outside the grids): it was accepted once.
@@ -205,24 +227,11 @@ def case_submit(
 
     try:
         with transaction.atomic():
-            # The day's counter row is every submission's lock: taken last where the database allows.
-            late_number = connection.vendor == "postgresql"
-            case.number = case_number_provisional() if late_number else case_number_next(at=now)
-            insert_instance(case)
-            event = CaseEvent(
-                case=case,
-                actor=reporter or filed_by,
-                actor_role=("reporter" if reporter is not None else "intake" if filed_by else "system"),
-                action="submit",
-                from_status="",
-                to_status=case.status,
-                from_level="",
-                to_level=case.level,
-                data={"channel": channel, "unit_id": unit_id, "snapped": place.snapped},
-                is_public=True,
-                created_at=now,
-            )
-            insert_instance(event)
+            if not late_number:
+                row.set("number", case_number_next(at=now))
+            row.execute()
+            event_row.set("case_id", case.pk)
+            event_row.execute()
             uploader = reporter or filed_by
             for image in prepared:
                 attachment_ingest(

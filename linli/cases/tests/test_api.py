@@ -8,9 +8,11 @@ from typing import Any
 
 from django.test import Client
 from django.utils import timezone
+from ninja.responses import NinjaJSONEncoder
 
 from linli.accounts.models import User
 from linli.cases.models import Case, Status
+from linli.cases.schemas import CaseOut
 from linli.cases.services import case_answer
 from linli.cases.tests.factories import World, category, grid_point, submit
 from linli.cases.tests.test_attachments import jpeg_with_gps
@@ -47,6 +49,32 @@ def test_a_resident_reports_with_a_photo_and_a_retry_returns_the_same_case(world
     again = post_report(c, world)
     assert again.status_code == 200 and again.json()["case"]["id"] == body["case"]["id"]
     assert Case.objects.count() == 1
+
+
+def test_the_submission_answer_equals_the_case_read_back_through_its_schema(world: World) -> None:
+    # given a resident's located, categorised report with a contact name (masked in answers, PI-2)
+    answer = post_report(client_for(world.resident), world, contact_name="王小明", title="路灯")
+    assert answer.status_code == 201, answer.content
+    # then the answer built from the new case's values is what ninja's schema makes of the stored row
+    stored = Case.objects.select_related("category", "community", "grid", "unit", "assignee").get(
+        pk=answer.json()["case"]["id"]
+    )
+    expected = json.loads(json.dumps(CaseOut.model_validate(stored).model_dump(), cls=NinjaJSONEncoder))
+    got = answer.json()["case"]
+    # (times are the same instants; the new case's deadlines are still in local time, the stored ones UTC)
+    instants = {k for k, v in expected.items() if k.endswith("_at") and v is not None}
+    assert {k: dt.datetime.fromisoformat(got[k]) for k in instants} == {
+        k: dt.datetime.fromisoformat(expected[k]) for k in instants
+    }
+    assert {k: v for k, v in got.items() if k not in instants} == {
+        k: v for k, v in expected.items() if k not in instants
+    }
+    assert (
+        expected["contact_name"] == "王**"
+        and expected["grid"]
+        and expected["community"]
+        and expected["category"]
+    )
 
 
 def test_bad_reports_get_specific_codes(world: World) -> None:
