@@ -22,6 +22,7 @@ from linli.accounts.services import AccountError, phone_normalize
 from linli.cases.contact import contact_phone_reveal, contact_phones_reveal
 from linli.cases.ladder import level_region_path
 from linli.cases.models import Case, CaseFollower
+from linli.notifications.outbox import TaskInTransaction
 
 if TYPE_CHECKING:
     from linli.cases.transitions import TransitionResult
@@ -196,8 +197,9 @@ def case_notify(*, case: Case, action: str, event_id: int, actor: User | None) -
         _send(recipients=followers, kind=kind, title=title, body=body, link=link, sms=None, key=f"{key}:f")
 
 
-def case_submitted_enqueue(*, case_id: int, event_id: int) -> None:
-    """Inside the submitting transaction: the task that tells of the new case (``case_notify_submitted``).
+def case_submitted_task() -> TaskInTransaction:
+    """The task that tells of a new case (``case_notify_submitted``): made before the submitting
+    transaction, ``.enqueue(case_id, event_id)`` inside it.
 
     A submission writes its case, its event and this one task row (QUALITY REL-2: all or none); the
     messages themselves — the reporter's 受理 notice (in-app, SMS) and the level's dispatchers' — are
@@ -205,9 +207,8 @@ def case_submitted_enqueue(*, case_id: int, event_id: int) -> None:
     resident's request cost more than the case itself (and held the day's number lock meanwhile).
     """
     from linli.cases.tasks import case_submitted_notify
-    from linli.notifications.outbox import task_enqueue_with_transaction
 
-    task_enqueue_with_transaction(case_submitted_notify, case_id, event_id)
+    return TaskInTransaction(case_submitted_notify)
 
 
 def case_notify_submitted(*, case_id: int, event_id: int) -> bool:

@@ -2,9 +2,10 @@
 
 Every case submission enqueues a task in its own transaction (QUALITY REL-2), so the task row is on the
 hottest write path; the library creates it with ``objects.create``, whose statement compilation cost more
-CPU than the rest of the enqueue. Same row, same values, written by ``linli.core.fastsql.insert_instance``
+CPU than the rest of the enqueue. Same row, same values, written by ``linli.core.fastsql.insert_prepare``
 (which runs each field's ``pre_save`` and sends the model's signals, so ``enqueued_at`` and the library's
-``run_after`` default are set as ``save`` sets them).
+``run_after`` default are set as ``save`` sets them). ``row_prepare`` splits an enqueue in two: the row
+built before the caller's transaction, the arguments added and the row written inside it.
 Everything else — the worker, results, retries, SKIP LOCKED claiming — is the library's.
 """
 
@@ -16,33 +17,50 @@ from django_tasks.signals import task_enqueued
 from django_tasks_db import DatabaseBackend as LibraryDatabaseBackend
 from django_tasks_db.compat import normalize_json
 
-from linli.core.fastsql import insert_instance
+from linli.core.fastsql import insert_prepare
 
 if TYPE_CHECKING:
     from django_tasks.base import Task, TaskResult
-    from django_tasks_db.models import DBTaskResult
 
 
-class DatabaseBackend(LibraryDatabaseBackend):
-    def enqueue(self, task: Task[Any, Any], args: Any, kwargs: Any) -> TaskResult[Any, Any]:
-        # As the library's, with the row's TaskResult built once (it builds it for the signal and again
-        # for the caller: an import and a dataclass copy of the task each time).
-        self.validate_task(task)
-        result = self._task_to_db_task(task, args, kwargs).task_result
-        task_enqueued.send(type(self), task_result=result)
-        return result
+class PreparedTaskRow:
+    """A task's row prepared before the caller's transaction; ``enqueue`` adds the arguments and writes it.
 
-    def _task_to_db_task(self, task: Task[Any, Any], args: Any, kwargs: Any) -> DBTaskResult:
+    For a task whose arguments are known only inside the transaction (the ids of rows it just wrote): the
+    model instance and its INSERT are built beforehand, so a writer holding the database's lock only
+    encodes the arguments and executes the statement.
+    """
+
+    def __init__(self, backend: DatabaseBackend, task: Task[Any, Any]) -> None:
         from django_tasks_db.models import DBTaskResult
 
-        row: DBTaskResult = DBTaskResult(
-            id=self._get_id(),
-            args_kwargs=normalize_json({"args": args, "kwargs": kwargs}),
+        backend.validate_task(task)
+        self.backend = backend
+        self.row = DBTaskResult(
+            id=backend._get_id(),
+            args_kwargs={"args": [], "kwargs": {}},
             priority=task.priority,
             task_path=task.module_path,
             queue_name=task.queue_name,
             run_after=task.run_after,  # type: ignore[misc]  # None: the pre_save receiver sets "no date"
-            backend_name=self.alias,
+            backend_name=backend.alias,
         )
-        insert_instance(row)
-        return row
+        self.insert = insert_prepare(self.row)
+
+    def enqueue(self, args: Any, kwargs: Any) -> TaskResult[Any, Any]:
+        """Write the row (in the caller's transaction) and send ``task_enqueued``, as the library does."""
+        self.insert.set("args_kwargs", normalize_json({"args": args, "kwargs": kwargs}))
+        self.insert.execute()
+        result = self.row.task_result
+        task_enqueued.send(type(self.backend), task_result=result)
+        return result
+
+
+class DatabaseBackend(LibraryDatabaseBackend):
+    def row_prepare(self, task: Task[Any, Any]) -> PreparedTaskRow:
+        return PreparedTaskRow(self, task)
+
+    def enqueue(self, task: Task[Any, Any], args: Any, kwargs: Any) -> TaskResult[Any, Any]:
+        # As the library's: its row built by insert_prepare, its TaskResult built once (the library
+        # builds it for the signal and again for the caller: an import and a copy of the task each time).
+        return self.row_prepare(task).enqueue(args, kwargs)

@@ -74,6 +74,25 @@ def task_enqueue_with_transaction(task: Task[Any, Any], *args: Any) -> None:
         transaction.on_commit(partial(task.enqueue, *args))
 
 
+class TaskInTransaction:
+    """``task_enqueue_with_transaction`` in two steps, for a transaction that should hold its locks briefly:
+    made before the transaction opens (with the queue in this database the task's row is prepared then),
+    ``enqueue(*args)`` inside it (the arguments added, the row written)."""
+
+    def __init__(self, task: Task[Any, Any]) -> None:
+        from linli.core.tasks_backend import DatabaseBackend as ProjectBackend
+
+        self.task = task
+        backend = task.get_backend()
+        self.row = backend.row_prepare(task) if isinstance(backend, ProjectBackend) else None
+
+    def enqueue(self, *args: Any) -> None:
+        if self.row is not None:
+            self.row.enqueue(list(args), {})
+        else:
+            task_enqueue_with_transaction(self.task, *args)
+
+
 def outbox_enqueue(*, message_ids: list[int], run_after: datetime | None = None) -> None:
     """Enqueue one delivery task per message and remember its id on the row.
 

@@ -4,7 +4,7 @@ Creation is the one write that does not go through ``case_transition`` (there is
 writes the first event itself. Everything slow or fallible (photo re-encoding, locating, routing, deadline
 arithmetic) happens before the transaction opens, from the process's snapshots (no query); inside it only
 the number, the case and event rows (hand-built INSERTs, ``linli.core.fastsql``) and one task row that
-tells the reporter and the dispatchers (``case_submitted_enqueue``).
+tells the reporter and the dispatchers (``case_submitted_task``).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from linli.cases.models import (
     LadderLevel,
     Status,
 )
-from linli.cases.notify import case_submitted_enqueue
+from linli.cases.notify import case_submitted_task
 from linli.cases.numbering import case_number_assign, case_number_next, case_number_provisional
 from linli.cases.routing import route_unit
 from linli.cases.rules_cache import case_rules
@@ -213,6 +213,7 @@ def case_submit(
             created_at=now,
         )
         event_row = insert_prepare(event)
+        notice = case_submitted_task()
     except CaseError:
         # A retry of an earlier submission gets that case even if its body no longer passes (a category
         # since deactivated, a point since outside the grids): it was accepted once.
@@ -241,7 +242,7 @@ def case_submit(
                     uploaded_by_id=uploader.pk if uploader is not None else None,
                     event=event,
                 )
-            case_submitted_enqueue(case_id=case.pk, event_id=event.pk)
+            notice.enqueue(case.pk, event.pk)
             if late_number:
                 case.number = case_number_assign(case_id=case.pk, at=now)
     except IntegrityError:

@@ -122,12 +122,16 @@ def test_a_failure_after_the_insert_leaves_neither_case_nor_messages(
     from linli.cases.services import submit as submit_module
     from linli.notifications.models import Notification, OutboxMessage
 
-    real_enqueue = submit_module.case_submitted_enqueue
+    real_task = submit_module.case_submitted_task
 
-    def boom(**kwargs: Any) -> None:
-        real_enqueue(**kwargs)  # the notice task's row is written, then something fails
-        assert DBTaskResult.objects.count() == before[-1] + 1
-        raise RuntimeError("provider exploded")
+    class Boom:
+        def __init__(self) -> None:
+            self.real = real_task()
+
+        def enqueue(self, *args: Any) -> None:
+            self.real.enqueue(*args)  # the notice task's row is written, then something fails
+            assert DBTaskResult.objects.count() == before[-1] + 1
+            raise RuntimeError("provider exploded")
 
     def file() -> Case:
         return case_submit(
@@ -142,7 +146,7 @@ def test_a_failure_after_the_insert_leaves_neither_case_nor_messages(
         OutboxMessage.objects.count(),
         DBTaskResult.objects.count(),
     )
-    monkeypatch.setattr(submit_module, "case_submitted_enqueue", boom)
+    monkeypatch.setattr(submit_module, "case_submitted_task", Boom)
     with pytest.raises(RuntimeError), transaction.atomic():
         file()
     after = (
@@ -154,6 +158,6 @@ def test_a_failure_after_the_insert_leaves_neither_case_nor_messages(
     )
     assert after == before
     # and the day's counter rolled back with it: the next case's number follows the first one's
-    monkeypatch.setattr(submit_module, "case_submitted_enqueue", real_enqueue)
+    monkeypatch.setattr(submit_module, "case_submitted_task", real_task)
     following = file()
     assert int(following.number.split("-")[1]) == int(first.number.split("-")[1]) + 1
