@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -123,3 +124,32 @@ def test_the_task_backend_writes_a_ready_row_that_the_worker_runs() -> None:
     assert run_worker_batch() == 1
     row.refresh_from_db()
     assert row.status == "SUCCESSFUL" and row.return_value is False
+
+
+def test_every_short_cut_preparation_gives_what_the_field_itself_gives() -> None:
+    # given real rows of the three models a submission writes, with values of every kind (ints, floats,
+    # aware datetimes, text, booleans, NULLs, JSON, an encrypted phone and its blind index)
+    from linli.cases.models import Case, CaseEvent
+    from linli.cases.tests.factories import build_world, submit
+    from linli.core.fastsql import insert_prepare
+
+    world = build_world()
+    case = submit(world, grid=0)
+    case.lat, case.lng, case.reopen_count = 31.82, 117.23, 2
+    event = CaseEvent.objects.filter(case=case).first()
+    row = DBTaskResult.objects.first() or DBTaskResult.objects.get(pk=case_submitted_notify.enqueue(1, 2).id)
+    # then for every field the prepared parameter equals the field's own get_db_prep_save of that value
+    for obj in (case, event, row):
+        obj.pk = uuid.uuid4() if isinstance(obj, DBTaskResult) else None  # (its id is not generated)
+        if isinstance(obj, Case):
+            obj.number, obj.idempotency_key = "20261205-999999", "fastsql-check-0001"
+        prepared = insert_prepare(obj)
+        assert prepared.statement is not None, type(obj).__name__
+        for field, param in zip(prepared.statement.fields, prepared.params, strict=True):
+            stamped = getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+            value = getattr(obj, field.attname) if stamped else field.pre_save(obj, True)  # stamped once
+            assert param == field.get_db_prep_save(value, connection) or (
+                hasattr(param, "obj") and param.obj == field.get_db_prep_save(value, connection).obj  # Jsonb
+            ), f"{type(obj).__name__}.{field.name}"
+        prepared.execute()  # and the row goes in
+        assert type(obj).objects.filter(pk=obj.pk).exists()
