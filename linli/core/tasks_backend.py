@@ -20,7 +20,9 @@ from django_tasks_db.compat import normalize_json
 from linli.core.fastsql import insert_prepare
 
 if TYPE_CHECKING:
-    from django_tasks.base import Task, TaskResult
+    from django_tasks.base import Task
+    from django_tasks_db.backend import TaskResult
+    from django_tasks_db.models import DBTaskResult
 
 
 class PreparedTaskRow:
@@ -32,11 +34,11 @@ class PreparedTaskRow:
     """
 
     def __init__(self, backend: DatabaseBackend, task: Task[Any, Any]) -> None:
-        from django_tasks_db.models import DBTaskResult
+        from django_tasks_db.models import DBTaskResult  # at run time: the app registry loads models late
 
         backend.validate_task(task)
         self.backend = backend
-        self.row = DBTaskResult(
+        self.row: DBTaskResult = DBTaskResult(
             id=backend._get_id(),
             args_kwargs={"args": [], "kwargs": {}},
             priority=task.priority,
