@@ -30,7 +30,7 @@ class PreparedTaskRow:
 
     For a task whose arguments are known only inside the transaction (the ids of rows it just wrote): the
     model instance and its INSERT are built beforehand, so a writer holding the database's lock only
-    encodes the arguments and executes the statement.
+    encodes the arguments and executes the statement. One row, one ``enqueue`` (the row's id is fixed).
     """
 
     def __init__(self, backend: DatabaseBackend, task: Task[Any, Any]) -> None:

@@ -77,7 +77,7 @@ def task_enqueue_with_transaction(task: Task[Any, Any], *args: Any) -> None:
 class TaskInTransaction:
     """``task_enqueue_with_transaction`` in two steps, for a transaction that should hold its locks briefly:
     made before the transaction opens (with the queue in this database the task's row is prepared then),
-    ``enqueue(*args)`` inside it (the arguments added, the row written)."""
+    ``enqueue(*args)`` inside it (the arguments added, the row written), once."""
 
     def __init__(self, task: Task[Any, Any]) -> None:
         from linli.core.tasks_backend import DatabaseBackend as ProjectBackend
