@@ -85,6 +85,9 @@ def _write_escalations(rows: Sequence[Escalation], *, sources: list[str], now: d
                 stamps[value] = adapt(value)
             return stamps[value]
 
+        def stamped(*values: datetime) -> list[Any]:  # the five deadlines, in the statements' order
+            return [stamp(v) for v in values]
+
         done = 0
         # A wave shares its deadlines: each large group is one ``UPDATE … WHERE id IN (…)`` per
         # ID_CHUNK ids, constants in the SET (no VALUES join, so no Bloom filter); the rest go by VALUES.
@@ -100,11 +103,7 @@ def _write_escalations(rows: Sequence[Escalation], *, sources: list[str], now: d
             constants = [
                 nx,
                 *head[:2],
-                stamp(old_due),
-                stamp(triage_due),
-                stamp(resolve_due),
-                stamp(warn_at),
-                stamp(triage_warn),
+                *stamped(old_due, triage_due, resolve_due, warn_at, triage_warn),
                 head[2],
             ]
             for start in range(0, len(ids), ID_CHUNK):
@@ -121,16 +120,7 @@ def _write_escalations(rows: Sequence[Escalation], *, sources: list[str], now: d
             values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
             params: list[Any] = list(head)
             for case_id, lv, nx, old_due, triage_due, resolve_due, warn_at, triage_warn in chunk:
-                params += [
-                    case_id,
-                    lv,
-                    nx,
-                    stamp(old_due),
-                    stamp(triage_due),
-                    stamp(resolve_due),
-                    stamp(warn_at),
-                    stamp(triage_warn),
-                ]
+                params += [case_id, lv, nx, *stamped(old_due, triage_due, resolve_due, warn_at, triage_warn)]
             # SQLite names the columns of a VALUES list column1..N.
             cursor.execute(set_clause + f"FROM (VALUES {values}) AS v " + where, params + tail)
             done += cursor.rowcount
