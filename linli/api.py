@@ -9,7 +9,7 @@ from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from linli.core.api import ApiError, document_common_errors
+from linli.core.api import ApiError, LocalTimeJSONRenderer, document_common_errors
 from linli.security.denials import audit_api_denial
 from linli.security.ratelimit import RateLimited
 
@@ -27,6 +27,7 @@ api = LinliAPI(
     version="1",
     description="Community services and grid governance. Errors answer {code, message}.",
     urls_namespace="api",
+    renderer=LocalTimeJSONRenderer(),
 )
 
 

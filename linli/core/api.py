@@ -5,14 +5,33 @@ from __future__ import annotations
 import functools
 import operator
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils import timezone
 from ninja import Field, Schema
 from ninja.pagination import PaginationBase
+from ninja.renderers import JSONRenderer
+from ninja.responses import NinjaJSONEncoder
 from ninja.security import HttpBearer
 from ninja.security.session import SessionAuth
+
+
+class LocalTimeJSONEncoder(NinjaJSONEncoder):
+    """Every aware time in the district's local time with its offset (``2026-03-02T09:00:00+08:00``), as
+    residents and staff read them: a value computed in the request (a new case's deadlines, from the
+    working calendar) and the same value read back from the database (UTC) are written alike."""
+
+    def default(self, o: Any) -> Any:
+        if isinstance(o, datetime) and o.utcoffset() is not None:
+            o = timezone.localtime(o)
+        return super().default(o)
+
+
+class LocalTimeJSONRenderer(JSONRenderer):
+    encoder_class = LocalTimeJSONEncoder
 
 
 class ErrorOut(Schema):
