@@ -3,11 +3,16 @@
 Values are strings, numbers, booleans, None (empty element in XML, null in JSON), datetimes (W3C format with
 offset, as the spec asks) and nested lists of dicts (``attributes``, ``formats``). Untrusted XML is never
 parsed here; anything that has to parse XML uses defusedxml.
+
+Every XML text passes through ``xml_safe``: element names are our own keys and no attributes are written, so
+the text is the only place where what a resident or a client typed (a result text, an id echoed in an error)
+reaches the document.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -18,6 +23,18 @@ from django.utils import timezone
 
 JSON_TYPE = "application/json; charset=utf-8"
 XML_TYPE = "text/xml; charset=utf-8"
+# As the spec's samples write it (xml.etree's own has single quotes and a lower-case encoding).
+XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
+
+# Outside XML 1.0's Char production (C0 controls other than tab, newline and return; lone surrogates;
+# U+FFFE and U+FFFF): one such character, e.g. a \x0b pasted from Word, makes the whole document
+# unparseable, and xml.etree writes it as it is.
+_NOT_XML_CHAR = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_safe(text: str) -> str:
+    """``text`` with every character XML 1.0 forbids replaced by U+FFFD (visibly, not silently dropped)."""
+    return _NOT_XML_CHAR.sub("\ufffd", text)
 
 
 def w3c(value: datetime | None) -> str | None:
@@ -34,7 +51,7 @@ def _text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, datetime):
         return w3c(value) or ""
-    return str(value)
+    return xml_safe(str(value))
 
 
 def _jsonable(value: Any) -> Any:
@@ -80,7 +97,7 @@ def xml_bytes(root: str, item: str | None, body: Sequence[Mapping[str, Any]] | M
     else:
         for row in body:
             _fill(ET.SubElement(top, item or "item"), row)
-    return ET.tostring(top, encoding="utf-8", xml_declaration=True)
+    return XML_DECLARATION + ET.tostring(top, encoding="utf-8", xml_declaration=False)
 
 
 def respond(
@@ -98,7 +115,7 @@ def respond(
 
 
 class Open311Error(Exception):
-    """A refusal in the spec's shape: HTTP 400/403/404 with ``[{code, description}]``."""
+    """A refusal in the spec's shape: HTTP 400/403/404/405/429 with ``[{code, description}]``."""
 
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)

@@ -22,13 +22,15 @@ from linli.cases.models import (
     CaseEvent,
     CaseKind,
     Category,
-    Channel,
     StatusCategory,
 )
 from linli.cases.transitions import TRANSITIONS
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 50
+# Deepest page served: a million rows at the largest page size, far past a 90-day window's cases, and an
+# offset every database takes (an unbounded page overflowed the offset: a 500).
+MAX_PAGE = 10_000
 # GeoReport v2: without a date range only the last 90 days are returned, and a range may not span more.
 MAX_DATE_RANGE = timedelta(days=90)
 
@@ -86,6 +88,12 @@ class DateRangeError(ValueError):
         self.message = message
 
 
+def date_order_check(start: datetime | None, end: datetime | None) -> None:
+    """Both endpoints' rule: an ``end_date`` before the ``start_date`` is refused, not answered with []."""
+    if start is not None and end is not None and end < start:
+        raise DateRangeError("invalid_date_range", "end_date 不能早于 start_date")
+
+
 def requests_date_range(
     start: datetime | None, end: datetime | None, *, now: datetime
 ) -> tuple[datetime, datetime | None]:
@@ -101,8 +109,7 @@ def requests_date_range(
         return end - MAX_DATE_RANGE, end
     if end is None:
         return start, start + MAX_DATE_RANGE
-    if end < start:
-        raise DateRangeError("invalid_date_range", "end_date 不能早于 start_date")
+    date_order_check(start, end)
     if end - start > MAX_DATE_RANGE:
         raise DateRangeError("date_range_too_long", "start_date 与 end_date 相隔不能超过90天")
     return start, end
@@ -115,7 +122,7 @@ class RequestFilters:
     start: datetime | None = None
     end: datetime | None = None
     statuses: tuple[str, ...] = ()  # "open" and/or "closed"; empty: both
-    page: int = 1
+    page: int = 1  # 1..MAX_PAGE (the view refuses more)
     page_size: int = DEFAULT_PAGE_SIZE
 
 
@@ -138,12 +145,6 @@ def requests_list(f: RequestFilters) -> list[Case]:
 
 def request_get(service_request_id: str) -> Case | None:
     return _with_related(_public().filter(number=service_request_id)).first()
-
-
-def token_resolve(token: str) -> str | None:
-    """The id a token stands for. POST answers with the id at once and the token is that same id, so
-    every request POSTed through Open311 resolves, public or not (the answer is the id, nothing else)."""
-    return Case.objects.filter(number=token, channel=Channel.OPEN311).values_list("number", flat=True).first()
 
 
 def _media_url(case: Case, base: str) -> str:
@@ -224,9 +225,11 @@ def update_dict(event: CaseEvent, *, base: str, photo_id: int | None = None) -> 
 
 __all__ = [
     "MAX_DATE_RANGE",
+    "MAX_PAGE",
     "MAX_PAGE_SIZE",
     "DateRangeError",
     "RequestFilters",
+    "date_order_check",
     "request_dict",
     "request_get",
     "requests_date_range",
@@ -234,7 +237,6 @@ __all__ = [
     "service_dict",
     "service_get",
     "services_list",
-    "token_resolve",
     "update_dict",
     "update_photos",
     "updates_list",

@@ -12,4 +12,7 @@ urlpatterns = [
     re_path(r"^requests/(?P<service_request_id>[^/]+)" + FMT, views.request_one, name="open311_request"),
     re_path(r"^tokens/(?P<token>[^/]+)" + FMT, views.token, name="open311_token"),
     re_path(r"^servicerequestupdates" + FMT, views.updates, name="open311_updates"),
+    # Anything else under /open311/v2/ (requests.html, requests.JSON, a trailing slash, a newline): the
+    # spec's 404 error list instead of Django's HTML page.
+    re_path(r"^(?P<rest>[\s\S]*)$", views.unknown_path, name="open311_unknown"),
 ]

@@ -18,9 +18,9 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods
 
 from linli.cases.errors import CaseError
+from linli.cases.forms import photos_read
 from linli.cases.models import Channel
 from linli.cases.services import case_submit
 from linli.integrations.models import Open311Client
@@ -28,37 +28,56 @@ from linli.integrations.open311 import selectors as sel
 from linli.integrations.open311.clients import open311_client_authenticate
 from linli.integrations.open311.render import Open311Error, error_response, respond
 from linli.integrations.open311.services import open311_update_post
+from linli.integrations.open311.tokens import token_for, token_resolve
 from linli.security.ratelimit import rate_limit_hit, rate_limited_message
 
 CHANGESET = "2026-11-22T00:00:00+08:00"
-MAX_MEDIA = 9
+# Building ids are bigint: 18 digits always fit, so an id never overflows the column in a lookup.
+MAX_ADDRESS_ID_DIGITS = 18
 
 View = Callable[..., HttpResponse]
 
 
-def _spec(view: View) -> View:
-    """Turn Open311Error / CaseError into the spec's error body, in the requested format."""
+def _spec(*methods: str) -> Callable[[View], View]:
+    """The endpoint answers ``methods`` (all when none are named); everything else, and every Open311Error /
+    CaseError, becomes the spec's error body in the requested format (a wrong method: 405, not Django's
+    empty one).
 
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, fmt: str, **kwargs: Any) -> HttpResponse:
-        # CFG-2: reads share the public API's budget per IP; writes (API-key clients) have their own.
-        wait = rate_limit_hit(request, rule="open311_write" if request.method == "POST" else "public_api")
-        if wait is not None:
-            response = error_response(fmt, [Open311Error(429, "rate_limited", rate_limited_message())])
-            response["Retry-After"] = str(wait)
-            response["Cache-Control"] = "no-store"
+    CSRF-exempt: a machine API, POSTs authenticated by ``api_key`` and no endpoint reading cookies (without
+    it a POST to a read-only endpoint would meet the CSRF page instead of the 405).
+    """
+
+    def decorate(view: View) -> View:
+        @csrf_exempt
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, fmt: str, **kwargs: Any) -> HttpResponse:
+            # CFG-2: reads share the public API's budget per IP; writes (API-key clients) have their own.
+            wait = rate_limit_hit(request, rule="open311_write" if request.method == "POST" else "public_api")
+            if wait is not None:
+                response = error_response(fmt, [Open311Error(429, "rate_limited", rate_limited_message())])
+                response["Retry-After"] = str(wait)
+                response["Cache-Control"] = "no-store"
+                return response
+            if methods and request.method not in methods:
+                allowed = ", ".join(methods)
+                refusal = Open311Error(405, "method_not_allowed", f"此地址只接受 {allowed} 请求")
+                response = error_response(fmt, [refusal])
+                response["Allow"] = allowed
+                response["Cache-Control"] = "no-store"
+                return response
+            try:
+                response = view(request, *args, fmt=fmt, **kwargs)
+            except Open311Error as exc:
+                response = error_response(fmt, [exc])
+            except CaseError as exc:
+                status = exc.status if exc.status in (400, 403, 404) else 400
+                response = error_response(fmt, [Open311Error(status, exc.code, exc.message)])
+            response["Cache-Control"] = "no-store" if request.method == "POST" else "public, max-age=60"
             return response
-        try:
-            response = view(request, *args, fmt=fmt, **kwargs)
-        except Open311Error as exc:
-            response = error_response(fmt, [exc])
-        except CaseError as exc:
-            status = exc.status if exc.status in (400, 403, 404) else 400
-            response = error_response(fmt, [Open311Error(status, exc.code, exc.message)])
-        response["Cache-Control"] = "no-store" if request.method == "POST" else "public, max-age=60"
-        return response
 
-    return wrapped
+        return wrapped
+
+    return decorate
 
 
 def _base(request: HttpRequest) -> str:
@@ -77,21 +96,22 @@ def _date(request: HttpRequest, name: str, *, post: bool = False) -> datetime | 
     return value
 
 
-def _int(request: HttpRequest, name: str, default: int) -> int:
+def _int(request: HttpRequest, name: str, default: int, *, maximum: int | None = None) -> int:
     raw = request.GET.get(name, "").strip()
     if not raw:
         return default
     try:
-        value = int(raw)
+        value = int(raw)  # more than 4,300 digits is a ValueError too (Python's int_max_str_digits)
     except ValueError:
         raise Open311Error(400, "invalid_number", f"{name} 应为正整数") from None
     if value < 1:
         raise Open311Error(400, "invalid_number", f"{name} 应为正整数")
+    if maximum is not None and value > maximum:
+        raise Open311Error(400, "number_too_large", f"{name} 不能超过{maximum}")
     return value
 
 
-@require_http_methods(["GET"])
-@_spec
+@_spec("GET")
 def discovery(request: HttpRequest, *, fmt: str) -> HttpResponse:
     body = {
         "changeset": CHANGESET,
@@ -110,24 +130,20 @@ def discovery(request: HttpRequest, *, fmt: str) -> HttpResponse:
     return respond(fmt, body, root="discovery")
 
 
-@require_http_methods(["GET"])
-@_spec
+@_spec("GET")
 def services(request: HttpRequest, *, fmt: str) -> HttpResponse:
     body = [sel.service_dict(c) for c in sel.services_list()]
     return respond(fmt, body, root="services", item="service")
 
 
-@require_http_methods(["GET"])
-@_spec
+@_spec("GET")
 def service_definition(request: HttpRequest, code: str, *, fmt: str) -> HttpResponse:
     if sel.service_get(code) is None:
         raise Open311Error(404, "unknown_service", f"服务代码 {code} 不存在")
     return respond(fmt, {"service_code": code, "attributes": []}, root="service_definition")
 
 
-@csrf_exempt  # a machine API authenticated by api_key, no cookies involved
-@require_http_methods(["GET", "POST"])
-@_spec
+@_spec("GET", "POST")
 def requests(request: HttpRequest, *, fmt: str) -> HttpResponse:
     if request.method == "POST":
         return _create(request, fmt)
@@ -151,16 +167,16 @@ def requests(request: HttpRequest, *, fmt: str) -> HttpResponse:
         start=start,
         end=end,
         statuses=statuses,
-        page=_int(request, "page", 1),
-        page_size=_int(request, "page_size", sel.DEFAULT_PAGE_SIZE),
+        page=_int(request, "page", 1, maximum=sel.MAX_PAGE),
+        # A larger page_size is served at the cap, as documented, rather than refused.
+        page_size=min(_int(request, "page_size", sel.DEFAULT_PAGE_SIZE), sel.MAX_PAGE_SIZE),
     )
     base = _base(request)
     body = [sel.request_dict(c, base=base) for c in sel.requests_list(filters)]
     return respond(fmt, body, root="service_requests", item="request")
 
 
-@require_http_methods(["GET"])
-@_spec
+@_spec("GET")
 def request_one(request: HttpRequest, service_request_id: str, *, fmt: str) -> HttpResponse:
     case = sel.request_get(service_request_id)
     if case is None:
@@ -169,27 +185,29 @@ def request_one(request: HttpRequest, service_request_id: str, *, fmt: str) -> H
     return respond(fmt, body, root="service_requests", item="request")
 
 
-@require_http_methods(["GET"])
-@_spec
+@_spec("GET")
 def token(request: HttpRequest, token: str, *, fmt: str) -> HttpResponse:
-    # We answer POST with the id at once; the token is the same number, so a POSTed request always resolves.
-    number = sel.token_resolve(token)
+    # POST answered the id at once and this signed token with it; a case number or a forged token is 404.
+    number = token_resolve(token)
     if number is None:
         raise Open311Error(404, "not_found", f"凭据 {token} 不存在")
     body = [{"service_request_id": number, "token": token}]
     return respond(fmt, body, root="service_requests", item="request")
 
 
-@csrf_exempt  # a machine API authenticated by api_key, no cookies involved
-@require_http_methods(["GET", "POST"])
-@_spec
+@_spec("GET", "POST")
 def updates(request: HttpRequest, *, fmt: str) -> HttpResponse:
     if request.method == "POST":
         return _update_create(request, fmt)
     start = _date(request, "start_date")
     if start is None:
         raise Open311Error(400, "start_date_required", "请提供 start_date")
-    events = sel.updates_list(start=start, end=_date(request, "end_date"))
+    end = _date(request, "end_date")
+    try:
+        sel.date_order_check(start, end)
+    except sel.DateRangeError as exc:
+        raise Open311Error(400, exc.code, exc.message) from None
+    events = sel.updates_list(start=start, end=end)
     photos = sel.update_photos(events)
     base = _base(request)
     body = [sel.update_dict(e, base=base, photo_id=photos.get(e.pk)) for e in events]
@@ -229,12 +247,10 @@ def _update_create(request: HttpRequest, fmt: str) -> HttpResponse:
     status = request.POST.get("status", "").strip().lower()
     if len(status) > 40:
         raise Open311Error(400, "invalid_status", "status 不能超过40个字符")
-    media = request.FILES.getlist("media")
-    if len(media) > MAX_MEDIA:
-        raise Open311Error(400, "too_many_photos", f"最多上传{MAX_MEDIA}张图片")
-    if request.POST.get("media_url", "").strip():
-        # We never fetch from other hosts (an image URL could point anywhere, inside our network too).
-        raise Open311Error(400, "media_url_unsupported", "不支持 media_url,请以 media 字段上传图片")
+    # media_url is ignored, not refused: FixMyStreet sends it with every update that has a photo, and the
+    # update matters more than the picture. We never fetch from other hosts (a URL could point anywhere,
+    # inside our network too); photos come as ``media`` uploads.
+    photos = photos_read(request.FILES.getlist("media"))
     result = open311_update_post(
         client=client,
         service_request_id=service_request_id,
@@ -242,7 +258,7 @@ def _update_create(request: HttpRequest, fmt: str) -> HttpResponse:
         update_id=update_id,
         status=status,
         updated_datetime=_date(request, "updated_datetime", post=True),
-        photos=[f.read() for f in media],
+        photos=photos,
     )
     body = [{"update_id": str(result.event.pk)}]
     return respond(
@@ -254,7 +270,20 @@ def _update_create(request: HttpRequest, fmt: str) -> HttpResponse:
     )
 
 
+def _building_id(request: HttpRequest) -> int | None:
+    """``address_id``: our building id (places, level building), as the QR code's channel passes it."""
+    raw = request.POST.get("address_id", "").strip()
+    if not raw:
+        return None
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > MAX_ADDRESS_ID_DIGITS:
+        raise Open311Error(400, "unknown_address_id", f"address_id {raw[:40]} 不是已登记的楼栋编号")
+    return int(raw)
+
+
 def _create(request: HttpRequest, fmt: str) -> HttpResponse:
+    """POST requests. Fields we do not take are ignored: ``jurisdiction_id`` (one jurisdiction), ``email``,
+    ``device_id``, ``account_id``, ``attribute[]`` and ``media_url`` (we never fetch from other hosts; photos
+    come as ``media`` uploads)."""
     client = _client(request)
     code = request.POST.get("service_code", "").strip()
     if not code:
@@ -264,24 +293,51 @@ def _create(request: HttpRequest, fmt: str) -> HttpResponse:
         raise Open311Error(404, "unknown_service", f"服务代码 {code} 不存在")
     lat, lng = _float(request, "lat"), _float(request, "long")
     address = request.POST.get("address_string", "").strip()
-    if lat is None and lng is None and not address:
-        raise Open311Error(400, "location_required", "请提供 lat/long 或 address_string")
-    media = request.FILES.getlist("media")
-    if len(media) > MAX_MEDIA:
-        raise Open311Error(400, "too_many_photos", f"最多上传{MAX_MEDIA}张图片")
+    building_id = _building_id(request)
+    if lat is None and lng is None and not address and building_id is None:
+        raise Open311Error(400, "location_required", "请提供 lat/long、address_string 或 address_id")
+    photos = photos_read(request.FILES.getlist("media"))
     name = " ".join(p for p in (request.POST.get("last_name", ""), request.POST.get("first_name", "")) if p)
-    result = case_submit(
-        text=request.POST.get("description", "").strip(),
-        channel=Channel.OPEN311,
-        category_id=service.pk,
-        lat=lat,
-        lng=lng,
-        address=address,
-        contact_name=name.strip(),
-        contact_phone=request.POST.get("phone", "").strip(),
-        photos=[f.read() for f in media],
-        idempotency_key=request.headers.get("Idempotency-Key", "").strip(),
-        client_id=str(client.pk),
-    )
-    body = [{"service_request_id": result.case.number, "service_notice": "", "account_id": None}]
+    try:
+        result = case_submit(
+            text=request.POST.get("description", "").strip(),
+            channel=Channel.OPEN311,
+            category_id=service.pk,
+            lat=lat,
+            lng=lng,
+            address=address,
+            building_id=building_id,
+            contact_name=name.strip(),
+            contact_phone=request.POST.get("phone", "").strip(),
+            photos=photos,
+            idempotency_key=request.headers.get("Idempotency-Key", "").strip(),
+            client_id=str(client.pk),
+        )
+    except CaseError as exc:
+        if exc.code == "unknown_building":  # named after the parameter the client sent
+            raise Open311Error(
+                400, "unknown_address_id", f"address_id {building_id} 不是已登记的楼栋编号"
+            ) from None
+        raise
+    case = result.case
+    body = [
+        {
+            "service_request_id": case.number,
+            "token": token_for(case.pk),
+            "service_notice": "",
+            "account_id": None,
+        }
+    ]
     return respond(fmt, body, root="service_requests", item="request", status=201 if result.created else 200)
+
+
+@_spec()
+def unknown(request: HttpRequest, *, fmt: str) -> HttpResponse:
+    raise Open311Error(404, "unknown_endpoint", "没有这个接口,请参阅 discovery.json")
+
+
+@csrf_exempt  # as every endpoint here (see _spec): a POST to a wrong path gets the 404, not the CSRF page
+def unknown_path(request: HttpRequest, rest: str) -> HttpResponse:
+    """Any other path under /open311/v2/ (a wrong suffix, a trailing slash): the spec's 404, in XML when
+    the path ends in .xml, else in JSON."""
+    return unknown(request, fmt="xml" if rest.lower().endswith(".xml") else "json")

@@ -18,6 +18,7 @@ from linli.cases.services import case_submit
 from linli.cases.tests.factories import category, grid_point
 from linli.integrations.models import Open311Client
 from linli.integrations.open311.clients import open311_client_issue
+from linli.integrations.open311.tokens import token_for
 from linli.places.tests.factories import SmallDistrict
 
 pytestmark = pytest.mark.django_db
@@ -72,12 +73,16 @@ def _jpeg() -> bytes:
 
 
 def test_discovery_lists_the_endpoint_in_both_formats(client: Client, district: SmallDistrict) -> None:
+    # given the discovery document, when it is asked for in JSON and in XML,
+    # then both list the endpoint, and the XML opens with the declaration as the spec's samples write it
     data = client.get(f"{BASE}/discovery.json").json()
     assert {"changeset", "contact", "key_service", "endpoints"} <= set(data)
     endpoint = data["endpoints"][0]
     assert endpoint["specification"] == "http://wiki.open311.org/GeoReport_v2"
     assert endpoint["formats"] == ["text/xml", "application/json"]
-    root = _xml(client.get(f"{BASE}/discovery.xml").content)
+    as_xml = client.get(f"{BASE}/discovery.xml").content
+    assert as_xml.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n<discovery>')
+    root = _xml(as_xml)
     assert root.tag == "discovery"
     assert [f.text for f in root.findall("endpoints/endpoint/formats/format")] == endpoint["formats"]
 
@@ -138,7 +143,7 @@ def test_post_creates_one_case_through_case_submit_with_a_photo(
     )
     assert response.status_code == 201, response.content
     body = response.json()
-    assert set(body[0]) == {"service_request_id", "service_notice", "account_id"}
+    assert set(body[0]) == {"service_request_id", "token", "service_notice", "account_id"}
     case = Case.objects.get(number=body[0]["service_request_id"])
     assert case.channel == Channel.OPEN311 and case.grid_id == district.grids[1].pk
     assert case.category_id == category("road.manhole").pk and case.events.count() == 1
@@ -291,11 +296,16 @@ def test_list_is_paginated_and_page_size_is_capped_at_100(client: Client, distri
 
 
 def test_tokens_resolve_to_the_request_id(client: Client, district: SmallDistrict) -> None:
+    # given a request filed through Open311 and the signed token POST would have answered for it
     case = _file_case(district)
-    data = client.get(f"{BASE}/tokens/{case.number}.json").json()
-    assert data == [{"service_request_id": case.number, "token": case.number}]
-    root = _xml(client.get(f"{BASE}/tokens/{case.number}.xml").content)
+    token = token_for(case.pk)
+    # when the token is looked up, then it answers the request's id (and the token), in both formats
+    data = client.get(f"{BASE}/tokens/{token}.json").json()
+    assert data == [{"service_request_id": case.number, "token": token}]
+    root = _xml(client.get(f"{BASE}/tokens/{token}.xml").content)
     assert root.findtext("request/service_request_id") == case.number
+    # and the case number itself is no token
+    assert client.get(f"{BASE}/tokens/{case.number}.json").status_code == 404
 
 
 def test_service_request_updates_show_public_steps_without_notes(

@@ -1,5 +1,6 @@
 """GET requests and GET tokens against GeoReport v2, in both formats: the 90-day window without dates,
-the date range rules, ``status`` as a comma list, and tokens of requests POSTed here that are not public."""
+the date range rules, ``status`` as a comma list, and tokens (signed, unguessable) of requests POSTed here
+that are not public."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.core import signing
 from django.test import Client
 
 from linli.cases.models import Case, CaseKind, Channel, Status
 from linli.cases.tests.factories import grid_point
 from linli.integrations.open311.clients import open311_client_issue
+from linli.integrations.open311.tokens import token_for
 from linli.integrations.tests.test_open311 import BASE, _file_case, _xml
 from linli.places.tests.factories import SmallDistrict
 
@@ -112,6 +115,7 @@ def test_status_takes_a_comma_list(client: Client, district: SmallDistrict) -> N
 def test_a_request_posted_here_resolves_by_token_even_when_it_is_not_public(
     client: Client, district: SmallDistrict
 ) -> None:
+    # given a request POSTed here (later taken off 公示) and a tip-off filed through Open311 (never public)
     key = open311_client_issue(name="App").raw_key
     lat, lng = grid_point(district, 0)
     posted = client.post(
@@ -119,25 +123,57 @@ def test_a_request_posted_here_resolves_by_token_even_when_it_is_not_public(
         {"api_key": key, "service_code": "road.manhole", "lat": lat, "long": lng, "description": "井盖丢了"},
     )
     assert posted.status_code == 201
-    number = posted.json()[0]["service_request_id"]
+    number, posted_token = posted.json()[0]["service_request_id"], posted.json()[0]["token"]
     Case.objects.filter(number=number).update(is_public=False)  # e.g. taken off 公示
     tip = _file_case(district, kind=CaseKind.TIP_OFF, idempotency_key="tip-off-0001")  # never public
 
-    for token in (number, tip.number):
-        assert client.get(f"{BASE}/requests/{token}.json").status_code == 404  # the request itself: not shown
+    for token, case_number in ((posted_token, number), (token_for(tip.pk), tip.number)):
+        # when each is looked up by its token, then the id comes back (and nothing else), in both formats
+        assert client.get(f"{BASE}/requests/{case_number}.json").status_code == 404  # the request: not shown
         as_json = client.get(f"{BASE}/tokens/{token}.json")
         assert as_json.status_code == 200
-        assert as_json.json() == [{"service_request_id": token, "token": token}]  # the id, nothing else
+        assert as_json.json() == [{"service_request_id": case_number, "token": token}]
         root = _xml(client.get(f"{BASE}/tokens/{token}.xml").content)
         assert root.tag == "service_requests"
         assert [child.tag for child in root.find("request")] == ["service_request_id", "token"]
-        assert (
-            root.findtext("request/service_request_id") == token and root.findtext("request/token") == token
-        )
+        assert root.findtext("request/service_request_id") == case_number
+        assert root.findtext("request/token") == token
 
     # A token is what POST returned: a case from another channel has none, public or not.
     resident_case = _file_case(district, channel=Channel.RESIDENT, idempotency_key="resident-0001")
     assert Case.objects.get(pk=resident_case.pk).is_public
-    assert client.get(f"{BASE}/tokens/{resident_case.number}.json").status_code == 404
+    assert client.get(f"{BASE}/tokens/{token_for(resident_case.pk)}.json").status_code == 404
     missing = _xml(client.get(f"{BASE}/tokens/20990101-000001.xml").content)
     assert missing.tag == "errors" and missing.findtext("error/code") == "404"
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_a_case_number_or_a_forged_token_is_404_so_tokens_cannot_be_probed(
+    client: Client, district: SmallDistrict, fmt: str
+) -> None:
+    # given a tip-off filed through Open311 (not public), whose number is sequential and so guessable
+    tip = _file_case(district, kind=CaseKind.TIP_OFF, idempotency_key="tip-off-0002")
+    genuine = token_for(tip.pk)
+    case_id, _, signature = genuine.partition(":")
+    other_salt = signing.Signer(salt="linli.something.else").sign(case_id)
+    forged = [
+        tip.number,  # what the token used to be
+        case_id,  # the id without a signature
+        f"{case_id}:{signature[:-1]}{'A' if signature[-1] != 'A' else 'B'}",  # a signature one letter off
+        f"{int(case_id) + 1}:{signature}",  # a genuine signature moved to the next id
+        other_salt,  # signed by us, but for something else
+        token_for(tip.pk + 1000),  # a valid signature of a case that does not exist
+        "x" * 300,
+    ]
+    for token in forged:
+        # when each is looked up, then it is 404 in the spec's error shape, whether the case exists or not
+        response = client.get(f"{BASE}/tokens/{token}.{fmt}")
+        assert response.status_code == 404, token
+        if fmt == "json":
+            assert response.json()[0]["code"] == 404
+            assert response.json()[0]["description"].startswith("not_found:")
+        else:
+            root = _xml(response.content)
+            assert root.tag == "errors" and root.findtext("error/code") == "404"
+    # and the genuine token still resolves
+    assert client.get(f"{BASE}/tokens/{genuine}.{fmt}").status_code == 200

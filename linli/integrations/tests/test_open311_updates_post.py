@@ -170,11 +170,6 @@ def test_update_errors_follow_the_spec(client: Client, district: SmallDistrict, 
         ({**_update(number, issued.raw_key), "updated_datetime": "yesterday"}, 400, "invalid_date"),
         ({**_update("20990101-000001", issued.raw_key)}, 404, "not_found"),
         (
-            {**_update(number, issued.raw_key), "media_url": "http://10.0.0.1/x.jpg"},
-            400,
-            "media_url_unsupported",
-        ),
-        (
             {**_update(number, issued.raw_key), "media": io.BytesIO(b"GIF89a no")},
             400,
             "image_type_not_allowed",
@@ -228,3 +223,30 @@ def test_an_updates_photo_is_stored_clean_and_listed_once_the_case_is_solved_and
     assert served.status_code == 200 and served["Content-Type"] == "image/jpeg"
     xml = _xml(client.get(f"{URL}.xml?start_date=2000-01-01T00:00:00Z").content)
     assert url in [u.findtext("media_url") for u in xml.findall("request_update")]
+
+
+def test_an_update_with_a_media_url_is_recorded_and_the_url_is_ignored(
+    client: Client, district: SmallDistrict
+) -> None:
+    # given a request POSTed by a client, and an update as FixMyStreet sends one with a photo: the photo
+    # uploaded as media and its URL on FixMyStreet's host as media_url
+    issued = open311_client_issue(name="FixMyStreet")
+    number = _post_request(client, district, issued.raw_key)
+    form = {
+        **_update(number, issued.raw_key, update_id="fms-12"),
+        "media_url": "http://10.0.0.1/photo/12.jpeg",
+        "media": io.BytesIO(_jpeg()),
+    }
+    # when it is posted (in XML here)
+    response = client.post(f"{URL}.xml", form)
+    # then the update is recorded with the uploaded photo, and the URL is neither fetched nor kept
+    assert response.status_code == 201, response.content
+    event = CaseEvent.objects.get(case__number=number, action="external_update")
+    assert _xml(response.content).findtext("request_update/update_id") == str(event.pk)
+    assert CaseAttachment.objects.filter(event=event).count() == 1
+    assert "10.0.0.1" not in str(event.data) and "10.0.0.1" not in event.note
+    # and an update with a media_url only is recorded too, without a photo
+    bare = {**_update(number, issued.raw_key, update_id="fms-13"), "media_url": "http://10.0.0.1/13.jpeg"}
+    assert client.post(f"{URL}.json", bare).status_code == 201
+    second = CaseEvent.objects.get(case__number=number, action="external_update", data__ref="fms-13")
+    assert not CaseAttachment.objects.filter(event=second).exists()
