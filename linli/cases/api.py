@@ -22,6 +22,7 @@ from linli.accounts.roles import Capability
 from linli.cases import selectors
 from linli.cases import services as svc
 from linli.cases.errors import CaseError
+from linli.cases.forms import photos_read
 from linli.cases.models import (
     RESIDENT_CHANNELS,
     STAFF_INTAKE_CHANNELS,
@@ -54,7 +55,6 @@ from linli.security.ratelimit import api_rate_limit, rate_limit_enforce
 from linli.security.uploads import serve_upload
 
 router = Router(tags=["cases"])
-MAX_UPLOAD = 10 * 1024 * 1024
 
 
 def _raise(exc: CaseError) -> None:
@@ -63,15 +63,6 @@ def _raise(exc: CaseError) -> None:
 
 def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
-
-
-def _read(files: list[UploadedFile] | None) -> list[bytes]:
-    out = []
-    for f in files or []:
-        if f.size is not None and f.size > MAX_UPLOAD:
-            raise ApiError("image_too_big", "图片不能超过10MB")
-        out.append(f.read(MAX_UPLOAD + 1))
-    return out
 
 
 # --- endpoints ------------------------------------------------------------------------------------
@@ -133,7 +124,7 @@ def submit(request: HttpRequest, payload: Form[SubmitIn], photos: File[list[Uplo
             district_id=payload.district_id,
             contact_name=payload.contact_name,
             contact_phone=payload.contact_phone,
-            photos=_read(photos),
+            photos=photos_read(photos or []),
             is_public=payload.is_public,
             idempotency_key=key,
         )
@@ -360,7 +351,7 @@ def act(
     if handler is None:
         raise ApiError("unknown_action", f"未知的操作:{action}", status=400)
     try:
-        handler(case_id, user, payload, _read(photos))
+        handler(case_id, user, payload, photos_read(photos or []))
     except CaseError as exc:
         _raise(exc)
     case = selectors.case_detail_for_user(user, case_id)

@@ -3,6 +3,7 @@ workflow action, the queue filters. Forms only validate; the views call the serv
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django import forms
@@ -26,7 +27,7 @@ KEY_PATTERN = r"^[A-Za-z0-9_.:\-]{8,64}$"
 BLANK: list[tuple[str, str]] = [("", "—")]
 
 
-def photos_read(files: list[UploadedFile]) -> list[bytes]:
+def photos_read(files: Sequence[UploadedFile]) -> list[bytes]:
     """The uploaded photos' bytes; the service checks the type by magic bytes and re-encodes them."""
     if len(files) > MAX_PHOTOS:
         raise CaseError("too_many_photos", f"最多上传{MAX_PHOTOS}张图片")
