@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from linli.accounts.roles import ROLE_CAPABILITIES, Capability
 from linli.accounts.scopes import active_memberships
 from linli.cases.ladder import level_region_path
-from linli.cases.models import Case
+from linli.cases.models import Case, Status
 from linli.core.scoping import may_view, scope_for
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 class Who(StrEnum):
     REPORTER = "reporter"  # the resident who filed it
     PUBLIC = "public"  # any signed-in user, on a case marked public (following it: "me too")
-    HANDLER = "handler"  # cases.handle, and the case is assigned to them or to their unit
+    HANDLER = "handler"  # cases.handle, and the case is in hand (assigned/in progress) with them or their unit
     TRIAGER = "triager"  # cases.triage at the case's level or above
     ASSIGNER = "assigner"  # cases.assign at the case's level or above
     SUPERVISOR = "supervisor"  # cases.supervise at the case's level or above
@@ -43,6 +43,10 @@ WHO_CAPABILITY: dict[Who, str] = {
     Who.REVIEWER: Capability.CASES_REVIEW,
 }
 _LEVEL_BOUND = (Who.TRIAGER, Who.ASSIGNER, Who.SUPERVISOR, Who.REVIEWER)
+# A case is a handler's only while it is in their hands (the "handle" queue shows the same): the unit the
+# rules predicted at submission, or the one a case keeps after it was returned or escalated, gives its
+# handlers no part in a case the dispatcher has not (or no longer) handed them (AC-3).
+IN_HAND = frozenset({Status.ASSIGNED, Status.IN_PROGRESS})
 
 
 def case_may_view(user: User | AnonymousUser | None, case: Case) -> bool:
@@ -61,7 +65,7 @@ def case_relations(user: User | AnonymousUser | None, case: Case) -> frozenset[W
     handle = scope_for(user, Capability.CASES_HANDLE)
     handles_it = case.assignee_id == user.pk or (case.unit_id is not None and case.unit_id in handle.unit_ids)
     # An assignee who lost their grid or unit since (AC-4) no longer sees the case and may not act.
-    if not handle.is_empty and handles_it and may_view(user, case):
+    if case.status in IN_HAND and not handle.is_empty and handles_it and may_view(user, case):
         rel.add(Who.HANDLER)
     level_path = level_region_path(case.region_path, case.level)
     for who in _LEVEL_BOUND:

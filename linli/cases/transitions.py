@@ -273,17 +273,16 @@ def case_transition(
             # Outside the actor's scope the case does not exist for them (AC-1: 404, not 403).
             if not (case_may_view(actor, case) or (Who.PUBLIC in relations and Who.PUBLIC in transition.who)):
                 raise CaseError("not_found", "工单不存在或无权访问", status=404)
+            # The state first: to anyone who sees the case, "not in this state" is the clearer answer
+            # (a handler's relation itself depends on the state: see permissions.IN_HAND).
+            _check_source(case, transition)
             matched = sorted(transition.who & relations)
             if not matched:
                 raise TransitionError("forbidden", f"您无权对该工单执行「{transition.label}」", status=403)
             who = Who(matched[0])
             if transition.guard == "not_reporter" and case.reporter_id == actor.pk:
                 raise TransitionError("own_case", "这是您自己上报的工单")
-        if case.status not in transition.sources:
-            raise TransitionError(
-                "invalid_transition",
-                f"工单当前状态为「{status_label(case.status)}」,不能执行「{transition.label}」",
-            )
+        _check_source(case, transition)
         guard = GUARDS.get(transition.guard) if transition.guard else None
         if guard is not None:
             refused = guard(case)
@@ -323,6 +322,14 @@ def case_transition(
 
         case_event_notify(result)
     return result
+
+
+def _check_source(case: Case, transition: Transition) -> None:
+    if case.status not in transition.sources:
+        raise TransitionError(
+            "invalid_transition",
+            f"工单当前状态为「{status_label(case.status)}」,不能执行「{transition.label}」",
+        )
 
 
 def _bookkeeping(case: Case, target: str, now: datetime) -> dict[str, Any]:

@@ -51,7 +51,7 @@ def test_who_sees_a_case(world: World, assigned: Case) -> None:
 # (actor, action, expected code): refused as "not_found" (404) when the case is outside their scope (AC-1),
 # "forbidden" (403) when they see it but the table gives them no part in this action (AC-3).
 REFUSALS = [
-    ("resident", "assign", "forbidden"),  # the reporter sees the case but may not dispatch it
+    ("resident", "reassign", "forbidden"),  # the reporter sees the case but may not dispatch it
     ("resident", "accept", "forbidden"),
     ("resident", "supervise", "forbidden"),
     ("resident", "close_unresolved", "forbidden"),
@@ -136,3 +136,28 @@ def test_dispatch_queues_follow_the_level(world: World) -> None:
     assert queue(world.handler0, "handle") == {low.pk}
     assert queue(world.resident, "dispatch") == set()
     assert queue(world.resident, "mine") == {low.pk, high.pk}
+
+
+def test_a_units_handler_has_no_part_in_a_case_not_in_their_hands(world: World) -> None:
+    """The unit the rules predicted (or the one kept after 退单/升级) is no licence to act (AC-3)."""
+    from linli.cases.services import case_return
+
+    case = submit(world, grid=0)
+    Case.objects.filter(pk=case.pk).update(unit=world.unit0)  # as a routing rule would predict it
+    for action in ("escalate", "comment", "accept", "return", "resolve"):
+        with pytest.raises(CaseError) as err:
+            case_transition(case_id=case.pk, action=action, actor=world.handler0, note="不归我们管")
+        assert err.value.code in ("forbidden", "invalid_transition"), action
+    staff_only = set(TRANSITIONS) - {"follow"}  # "me too" is anyone's on a public case
+    assert not staff_only & set(case_actions_for_user(world.handler0, Case.objects.get(pk=case.pk)))
+    case_assign(case_id=case.pk, actor=world.secretary0, unit_id=world.unit0.pk)
+    assert "escalate" in case_actions_for_user(world.handler0, Case.objects.get(pk=case.pk))
+    case_return(case_id=case.pk, actor=world.handler0, note="非本单位职责")
+    returned = Case.objects.get(pk=case.pk)
+    assert returned.status == "triaged"
+    assert not staff_only & set(case_actions_for_user(world.handler0, returned))
+    with pytest.raises(CaseError) as err:
+        case_transition(case_id=case.pk, action="escalate", actor=world.handler0, note="再试一次")
+    assert err.value.code in ("forbidden", "not_found")
+    after = Case.objects.get(pk=case.pk)
+    assert (after.status, after.level) == (returned.status, returned.level)

@@ -19,8 +19,8 @@ from linli.cases.transitions import SYSTEM_ACTIONS, TRANSITIONS, case_transition
 def actor_for(w: World, who: frozenset[Who]) -> User | None:
     order = [
         (Who.SYSTEM, None),
+        (Who.TRIAGER, w.secretary0),  # before the handler: theirs only while the case is in hand
         (Who.HANDLER, w.handler0),
-        (Who.TRIAGER, w.secretary0),
         (Who.ASSIGNER, w.secretary0),
         (Who.SUPERVISOR, w.secretary0),
         (Who.REVIEWER, w.secretary0),
