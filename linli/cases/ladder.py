@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from linli.cases.models import EscalationLevel, LadderLevel
@@ -25,10 +26,20 @@ class Rung:
 
 @dataclass(frozen=True)
 class Ladder:
+    """The active rungs, lowest first, and the rank of every rung (switched-off ones too).
+
+    A rung switched off in the admin is skipped by new cases and escalations, but cases already sitting on
+    it keep their place in the order: they move *up* from it to the next active rung (by hand or by the
+    sweep), never down, and are never forgotten by the sweep.
+    """
+
     rungs: tuple[Rung, ...]  # active rungs, lowest first
+    ranks: dict[str, int] = field(default_factory=dict)  # every rung's rank, active or not
 
     def rank(self, level: str) -> int:
         """Rank of a level; the blank "not located yet" level is below every rung."""
+        if level in self.ranks:
+            return self.ranks[level]
         for rung in self.rungs:
             if rung.code == level:
                 return rung.rank
@@ -55,10 +66,23 @@ class Ladder:
     def codes_bottom_up(self) -> list[str]:
         return [rung.code for rung in self.rungs]
 
+    def steps(self) -> dict[str, str]:
+        """Every rung a case may sit on (switched-off ones included) → the active rung it escalates to."""
+        codes = set(self.ranks) | {rung.code for rung in self.rungs}
+        return {code: nxt for code in codes if (nxt := self.next(code)) is not None}
+
+
+def ladder_from_rows(rows: Iterable[tuple[str, str, int, bool]]) -> Ladder:
+    """The ladder from (code, name, rank, is_active) rows in any order."""
+    ordered = sorted(rows, key=lambda row: row[2])
+    return Ladder(
+        rungs=tuple(Rung(code, name, rank) for code, name, rank, active in ordered if active),
+        ranks={code: rank for code, _, rank, _ in ordered},
+    )
+
 
 def ladder_load() -> Ladder:
-    rows = EscalationLevel.objects.filter(is_active=True).order_by("rank").values_list("code", "name", "rank")
-    return Ladder(rungs=tuple(Rung(code, name, rank) for code, name, rank in rows))
+    return ladder_from_rows(EscalationLevel.objects.values_list("code", "name", "rank", "is_active"))
 
 
 @lru_cache(maxsize=65536)  # pure, and called per case by the sweep's notifications

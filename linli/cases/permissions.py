@@ -27,7 +27,9 @@ if TYPE_CHECKING:
 class Who(StrEnum):
     REPORTER = "reporter"  # the resident who filed it
     PUBLIC = "public"  # any signed-in user, on a case marked public (following it: "me too")
-    HANDLER = "handler"  # cases.handle, and the case is in hand (assigned/in progress) with them or their unit
+    HANDLER = (
+        "handler"  # cases.handle, and the case is in hand (assigned/in progress) with them or their unit
+    )
     TRIAGER = "triager"  # cases.triage at the case's level or above
     ASSIGNER = "assigner"  # cases.assign at the case's level or above
     SUPERVISOR = "supervisor"  # cases.supervise at the case's level or above

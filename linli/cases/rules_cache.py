@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models.signals import post_delete, post_save
 
-from linli.cases.ladder import Ladder, Rung
+from linli.cases.ladder import Ladder, ladder_from_rows
 from linli.cases.models import Category, EscalationLevel, RoutingRule, SlaPolicy
 from linli.cases.routing import category_ancestry
 from linli.cases.sla import PolicyBook, policy_rows_load
@@ -94,16 +94,14 @@ def _build(version: str) -> CaseRules:
             is_active=True, unit__is_active=True
         ).values_list("unit_id", "region__path", "category_id")
     )
-    rungs = (
-        EscalationLevel.objects.filter(is_active=True).order_by("rank").values_list("code", "name", "rank")
-    )
+    rungs = EscalationLevel.objects.values_list("code", "name", "rank", "is_active")
     return CaseRules(
         version=version,
         categories=categories,
         parents=parents,
         routes=routes,
         book=PolicyBook(policy_rows_load(), parents),
-        ladder=Ladder(rungs=tuple(Rung(code, name, rank) for code, name, rank in rungs)),
+        ladder=ladder_from_rows(rungs),
         unit_names=dict(Unit.objects.values_list("id", "name")),
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Coalesce
@@ -36,6 +37,28 @@ class EscalationLevel(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """The order must follow the regions (小区 < 社区 < 街道 < 区), and one rung at least stays on.
+
+        The code maps a rung to the region that owns it (an estate's, a community's ...), so a rank order
+        against the geography would send cases "up" to a smaller region. Switching a rung off is safe with
+        cases on it: they move up from it to the next active rung.
+        """
+        super().clean()
+        geo = list(LadderLevel.values)
+        others = EscalationLevel.objects.exclude(pk=self.pk)
+        if self.code in geo and self.rank is not None:
+            for code, rank in others.values_list("code", "rank"):
+                if code in geo and (geo.index(code) < geo.index(self.code)) != (rank < self.rank):
+                    raise ValidationError(
+                        {
+                            "rank": _("次序须与行政层级一致:小区 < 社区 < 街道 < 区(与「%(other)s」冲突)")
+                            % {"other": LadderLevel(code).label}
+                        }
+                    )
+        if not self.is_active and not others.filter(is_active=True).exists():
+            raise ValidationError({"is_active": _("至少保留一个启用的层级")})
 
 
 class DurationUnit(models.TextChoices):

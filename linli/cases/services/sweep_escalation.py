@@ -293,7 +293,7 @@ def escalation_batch(*, now: datetime, book: PolicyBook, batch_size: int) -> Esc
     has already passed (after downtime) is due again and moves up in the next round.
     """
     ladder = ladder_load()
-    steps = {level: nxt for level in ladder.codes_bottom_up() if (nxt := ladder.next(level)) is not None}
+    steps = ladder.steps()  # switched-off rungs too: cases sitting on one still move up
     escalate = _escalate_waves if connection.vendor == "postgresql" else _escalate_rows
     with transaction.atomic():
         waves, moved, more = escalate(now=now, book=book, steps=steps, batch_size=batch_size)
