@@ -3,7 +3,8 @@
 Messages are written inside the transition's transaction (outbox, REL-2) and are idempotent by a dedup key
 naming the event, so a retried request or a re-run sweep sends nothing twice (REL-5). The reporter is told
 at each public step (in-app, plus SMS on the steps that matter: accepted for handling, resolved, rejected,
-escalated by the sweep, closed by the sweep); an anonymous reporter by SMS to their contact phone. The
+escalated by the sweep, closed by the sweep); an anonymous reporter, who has no inbox, by SMS to their
+contact mobile at every public step. The
 sweep tells reporters a batch at a time (``cases_notify_reporters``) and staff one summary each
 (``cases_notify_bulk``). SMS texts carry the case number only, no content.
 """
@@ -37,13 +38,23 @@ class Rule:
     dispatchers: bool = False
     followers: bool = False
     title: str = ""
+    reporter_title: str = ""  # what the reporter reads, where it differs from the staff's title
 
 
 RULES: dict[str, Rule] = {
     "submit": Rule(reporter=True, reporter_sms=True, dispatchers=True, title="诉求已受理"),
     "assign": Rule(handler=True, handler_sms=True, reporter=True, title="有新的交办工单"),
     "reassign": Rule(handler=True, handler_sms=True, title="有转派给您的工单"),
-    "reopen": Rule(handler=True, dispatchers=True, title="群众不满意,工单需重办"),
+    # Reopen/review/rate are the reporter's own steps, or staff recording the reporter's answer on the
+    # phone (回访): then the reporter is told what was recorded (the actor is never told of their own step).
+    "reopen": Rule(
+        handler=True,
+        dispatchers=True,
+        reporter=True,
+        title="群众不满意,工单需重办",
+        reporter_title="您的不满意评价已记录,诉求将重新办理",
+    ),
+    "rate": Rule(reporter=True, title="您的评价已记录,工单已结案"),
     "accept": Rule(reporter=True, title="您的诉求已开始办理"),
     "return": Rule(dispatchers=True, title="工单被退回,请重新交办"),
     "resolve": Rule(reporter=True, reporter_sms=True, followers=True, title="您的诉求已办结,请评价"),
@@ -52,7 +63,12 @@ RULES: dict[str, Rule] = {
     "merge": Rule(reporter=True, title="您的诉求已与相同问题合并办理"),
     "escalate": Rule(reporter=True, dispatchers=True, title="工单已提请上级办理"),
     "supervise": Rule(handler=True, handler_sms=True, dispatchers=True, title="工单被督办"),
-    "send_to_review": Rule(dispatchers=True, title="工单转入评议"),
+    "send_to_review": Rule(
+        dispatchers=True,
+        reporter=True,
+        title="工单转入评议",
+        reporter_title="您的不满意评价已记录,工单已转入评议",
+    ),
     "review_uphold": Rule(reporter=True, followers=True, title="评议结果:认定已办结"),
     "review_redo": Rule(dispatchers=True, reporter=True, title="评议结果:重新交办"),
     "close_unresolved": Rule(reporter=True, followers=True, title="工单未能解决,已结案"),
@@ -156,16 +172,19 @@ def case_notify(*, case: Case, action: str, event_id: int, actor: User | None) -
     link = case_link(case)
     skip = {actor.pk} if actor is not None else set()
     if rule.reporter:
-        sms = reporter_sms_text(case.number, title) if rule.reporter_sms else None
+        reporter_title = rule.reporter_title or title
+        # An anonymous reporter has no inbox: the contact mobile hears of every public step by SMS.
+        anonymous = case.reporter_id is None
+        sms = reporter_sms_text(case.number, reporter_title) if rule.reporter_sms or anonymous else None
         users = [case.reporter] if case.reporter is not None and case.reporter_id not in skip else []
         phones: list[str] = []
-        if case.reporter is None and sms:
+        if anonymous and sms:
             mobile = _mobile(contact_phone_reveal(case))
             phones = [mobile] if mobile else []
         _send(
             recipients=users,
             kind=kind,
-            title=title,
+            title=reporter_title,
             body=body,
             link=link,
             sms=sms,
