@@ -159,9 +159,16 @@ def case_merge(*, case_id: int, actor: User, duplicate_of_id: int, note: str = "
         original = Case.objects.get(pk=original.duplicate_of_id)  # always point at the root
     if original.pk == case_id:
         raise CaseError("merge_into_self", "不能与自身合并")
-    if original.status_category == StatusCategory.CANCELLED:
-        raise CaseError("original_cancelled", "不能合并到已撤销或不予受理的工单")
     with transaction.atomic():
+        # Both rows locked, lowest id first (two dispatchers merging A into B and B into A at once must not
+        # both win and leave two duplicates pointing at each other); the original is judged as locked.
+        locked = {
+            c.pk: c
+            for c in Case.objects.select_for_update().filter(pk__in=[case_id, original.pk]).order_by("pk")
+        }
+        original = locked[original.pk]
+        if original.status_category == StatusCategory.CANCELLED:
+            raise CaseError("original_cancelled", "不能合并到已撤销、不予受理或已合并的工单")
         result = case_transition(
             case_id=case_id,
             action="merge",

@@ -8,6 +8,7 @@ phone on a weak network does anyway. The properties checked are the same on ever
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -294,3 +295,46 @@ def test_two_concurrent_sweeps_mark_each_missed_triage_and_accept_deadline_once(
     bodies = Notification.objects.filter(recipient=world.handler0, kind="case.accept_overdue")
     named = [n for body in bodies.values_list("body", flat=True) for n in body.split(":", 1)[1].split("、")]
     assert sorted(named) == sorted(c.number for c in accept)
+
+
+def test_two_dispatchers_merging_two_cases_into_each_other_leave_one_original(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A into B and B into A at once: one merge wins, the other is refused (no deadlock, no 500); never two
+    duplicates pointing at each other (each would then hide the other from every queue)."""
+    from linli.cases.services import case_merge, workflow
+
+    # Widen the window: both merges have read their original before either writes (where the checks once
+    # ran unlocked). A merge that already holds the rows waits here briefly, then goes on alone.
+    meet = threading.Barrier(2, timeout=0.5)
+    transition = workflow.case_transition
+
+    def met_transition(**kw: Any) -> Any:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            meet.wait()
+        return transition(**kw)
+
+    monkeypatch.setattr(workflow, "case_transition", met_transition)
+
+    def merge(pair: tuple[int, int]) -> Any:
+        try:
+            return case_merge(case_id=pair[0], actor=world.secretary0, duplicate_of_id=pair[1])
+        except OperationalError as exc:
+            if "deadlock" in str(exc):
+                return exc  # a dispatcher's 500: counted as a failure below, not retried
+            raise
+
+    for _ in range(3 if not shared_cache_sqlite() else 1):
+        meet.reset()
+        a, b = submit(world, grid=0), submit(world, grid=0)
+        pairs = [(a.pk, b.pk), (b.pk, a.pk)]
+        results = run_threads(2, lambda i, pairs=pairs: merge(pairs[i]))  # type: ignore[misc]
+        won = [r for r in results if isinstance(r, Case)]
+        lost = [r for r in results if isinstance(r, CaseError)]
+        assert len(won) == 1 and len(lost) == 1, results
+        assert lost[0].code in ("original_cancelled", "invalid_transition", "merge_into_self")
+        rows = {c.pk: c for c in Case.objects.filter(pk__in=[a.pk, b.pk])}
+        assert sorted(c.status for c in rows.values()) == sorted([Status.DUPLICATE, Status.SUBMITTED])
+        dup = next(c for c in rows.values() if c.status == Status.DUPLICATE)
+        assert dup.duplicate_of_id is not None and rows[dup.duplicate_of_id].status == Status.SUBMITTED
+        assert CaseEvent.objects.filter(action="merged_in", case_id=dup.duplicate_of_id).count() == 1
