@@ -74,10 +74,25 @@ def _idempotency_scope(*, reporter: User | None, filed_by: User | None, channel:
     return client_scope(channel=channel, client_id=client_id)
 
 
-def _existing(*, scope: str, key: str, channel: str, external_id: str) -> Case | None:
+def _existing(*, scope: str, key: str, channel: str, external_id: str, text: str) -> Case | None:
+    """The earlier case this submission repeats, or None.
+
+    A key already used for a *different* report is refused (422 ``idempotency_key_reused``, as the IETF
+    Idempotency-Key draft asks) instead of silently answering the other case: a resident who went back and
+    rewrote the form would otherwise lose the new text without a word. An external id (a 12345 work
+    order) is the same work order whatever its text says now.
+    """
     if key:
         found = Case.objects.filter(idempotency_scope=scope, idempotency_key=key).first()
         if found is not None:
+            if found.text != (text or "").strip():
+                raise CaseError(
+                    "idempotency_key_reused",
+                    f"这份表单已提交过(工单编号{found.number}),内容与本次不同;"
+                    "如要反映另一个问题,请重新打开上报页面",
+                    status=422,
+                    details={"number": found.number},
+                )
             return found
     if external_id:
         return Case.objects.filter(channel=channel, external_id=external_id).first()
@@ -123,7 +138,9 @@ def case_submit(
     # earlier case is answered (below), so a first submission pays no lookup. Photos are the exception:
     # re-encoding them only to find the case already filed would waste a retried upload's time.
     if photos:
-        existing = _existing(scope=scope, key=idempotency_key, channel=channel, external_id=external_id)
+        existing = _existing(
+            scope=scope, key=idempotency_key, channel=channel, external_id=external_id, text=text
+        )
         if existing is not None:
             return SubmitResult(case=existing, created=False)
     try:
@@ -218,7 +235,7 @@ def case_submit(
         # A retry of an earlier submission gets that case even if its body no longer passes (a category
         # since deactivated, a point since outside the grids): it was accepted once.
         earlier = (
-            _existing(scope=scope, key=idempotency_key, channel=channel, external_id=external_id)
+            _existing(scope=scope, key=idempotency_key, channel=channel, external_id=external_id, text=text)
             if idempotency_key or external_id
             else None
         )
@@ -247,7 +264,9 @@ def case_submit(
                 case.number = case_number_assign(case_id=case.pk, at=now)
     except IntegrityError:
         # A concurrent identical submission won the unique key; theirs is the case (REL-1).
-        again = _existing(scope=scope, key=idempotency_key, channel=channel, external_id=external_id)
+        again = _existing(
+            scope=scope, key=idempotency_key, channel=channel, external_id=external_id, text=text
+        )
         if again is None:
             raise
         return SubmitResult(case=again, created=False)

@@ -246,3 +246,18 @@ def test_submissions_over_the_per_account_limit_get_429_and_save_nothing(world: 
     assert codes == [201, 201, 429]
     assert over.status_code == 429 and over.json()["code"] == "rate_limited" and int(over["Retry-After"]) >= 1
     assert Case.objects.count() == 2
+
+
+def test_a_key_reused_for_a_different_report_is_refused_and_files_nothing(world: World) -> None:
+    c = client_for(world.resident)
+    first = post_report(c, world)
+    assert first.status_code == 201  # type: ignore[attr-defined]
+    number = first.json()["case"]["number"]  # type: ignore[attr-defined]
+    # Same key, same words (whitespace aside): a retry, the first case.
+    again = post_report(c, world, text="  路灯不亮,晚上很黑 \n")
+    assert again.status_code == 200  # type: ignore[attr-defined]
+    other = post_report(c, world, text="楼道里堆满了杂物")
+    assert other.status_code == 422, other.content  # type: ignore[attr-defined]
+    body = other.json()  # type: ignore[attr-defined]
+    assert body["code"] == "idempotency_key_reused" and number in body["message"]
+    assert Case.objects.count() == 1 and Case.objects.get().text == "路灯不亮,晚上很黑"

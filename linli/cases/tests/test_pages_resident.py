@@ -236,3 +236,27 @@ def test_the_report_page_weighs_less_than_100_kb_without_photos(world: World) ->
     assert not any("leaflet" in url or "htmx" in url for url in assets)
     total = len(html.encode()) + sum(assets.values())
     assert total < 100 * 1024, (total, assets)
+
+
+def test_a_rewritten_form_sent_with_its_old_key_is_not_lost(world: World) -> None:
+    """The resident went back after filing and rewrote the text: the page says the form was filed (naming
+    the case), keeps the new words, and the next press files them as a case of their own."""
+    c = client_for(world.resident)
+    first = c.post(REPORT, form_data(world, key="back-key-0001"), **JSON).json()
+    # (confirm_new: the resident has seen the first case offered nearby and files anyway)
+    rewritten = form_data(world, key="back-key-0001", text="另外,5号楼下水道堵了", confirm_new="1")
+    answer = c.post(REPORT, rewritten, **JSON)
+    assert answer.status_code == 422
+    body = answer.json()
+    assert body["code"] == "idempotency_key_reused" and first["number"] in body["message"]
+    assert body["idempotency_key"] != "back-key-0001"
+    assert Case.objects.count() == 1
+    again = c.post(REPORT, {**rewritten, "idempotency_key": body["idempotency_key"]}, **JSON).json()
+    assert again["created"] and again["number"] != first["number"]
+    # The plain form the same way: the page shows the message, the words and a fresh key.
+    page = c.post(REPORT, form_data(world, key="back-key-0001", text="第三件事:电梯坏了", confirm_new="1"))
+    html = page.content.decode()
+    assert page.status_code == 400 and "这份表单已提交过" in html and "第三件事:电梯坏了" in html
+    fresh = re.search(r'name="idempotency_key" value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
+    assert fresh not in ("back-key-0001", body["idempotency_key"])
+    assert Case.objects.count() == 2

@@ -5,6 +5,7 @@ keep the input, phones stay masked unless revealed with a reason."""
 from __future__ import annotations
 
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -243,6 +244,17 @@ def test_window_staff_file_a_case_for_a_resident_with_the_phone_masked(world: Wo
         "/cases/wb/new/", {**data, "community": world.d.communities[2].pk, "idempotency_key": "k-other-01"}
     )
     assert other.status_code == 400 and Case.objects.count() == 1
+    # The same form sent again with another caller's words (the clerk went back): nothing filed, the
+    # words kept, a fresh key in the form; sending it again files the second case.
+    second = {**data, "text": "另一位居民反映电梯异响"}
+    refused = c.post("/cases/wb/new/", second)
+    html = refused.content.decode()
+    assert refused.status_code == 400 and "这份表单已提交过" in html and case.number in html
+    assert "另一位居民反映电梯异响" in html and Case.objects.count() == 1
+    fresh = re.search(r'name="idempotency_key" value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
+    assert fresh != data["idempotency_key"]
+    assert c.post("/cases/wb/new/", {**second, "idempotency_key": fresh}).status_code == 302
+    assert Case.objects.count() == 2
 
 
 def test_revealing_a_phone_needs_a_reason_and_is_audited(world: World) -> None:

@@ -3,15 +3,18 @@ and the mapping of service refusals to form fields."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
 from django import forms
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Page, Paginator
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, JsonResponse, QueryDict
 from django.http.response import HttpResponseBase
+from django.utils.translation import gettext as _
 
 from linli.accounts.models import User
 from linli.accounts.roles import Capability
@@ -145,3 +148,28 @@ def form_add_case_error(form: forms.Form, exc: CaseError) -> str | None:
 def form_errors_dict(form: forms.Form) -> dict[str, list[str]]:
     """Field errors for the JSON answer; ``__all__`` holds the form-wide ones."""
     return {name: [str(e) for e in errors] for name, errors in form.errors.items()}
+
+
+@dataclass(frozen=True)
+class KeyReused:
+    """A form sent before with other words (back button, rewritten): what the page says and a fresh key."""
+
+    data: QueryDict  # the posted data with the fresh key, to bind the re-shown form to
+    key: str
+    number: str
+    message: str
+
+
+def key_reused(exc: CaseError, posted: QueryDict) -> KeyReused | None:
+    """For ``idempotency_key_reused``: nothing was filed; the re-shown form carries a fresh key, so sending
+    it again files the new words as a case of its own (the earlier case is named). None for other codes."""
+    if exc.code != "idempotency_key_reused":
+        return None
+    fresh = secrets.token_urlsafe(18)
+    data = posted.copy()
+    data["idempotency_key"] = fresh
+    number = str((exc.details or {}).get("number", ""))
+    message = _(
+        "这份表单已提交过(工单编号%(number)s),本次内容不同,尚未提交。如要另报这个问题,请再次点击提交。"
+    ) % {"number": number}
+    return KeyReused(data=data, key=fresh, number=number, message=message)

@@ -35,6 +35,7 @@ from linli.cases.views.access import (
     form_add_case_error,
     form_errors_dict,
     json_error,
+    key_reused,
     user_of,
     wants_json,
 )
@@ -249,6 +250,20 @@ def _report_post(request: HttpRequest) -> HttpResponse:
             client_id=ANONYMOUS_CLIENT,
         )
     except CaseError as exc:
+        reused = key_reused(exc, request.POST)
+        if reused is not None:
+            if as_json:
+                return json_error(
+                    reused.message,
+                    status=422,
+                    code=exc.code,
+                    idempotency_key=reused.key,
+                    number=reused.number,
+                )
+            form, leaves = _report_form(request, reused.data)
+            form.is_valid()
+            form.add_error(None, reused.message)
+            return refuse()
         place = form_add_case_error(form, exc)
         if place:
             page_errors[place].append(exc.message)

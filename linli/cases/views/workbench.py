@@ -40,6 +40,7 @@ from linli.cases.views.access import (
     case_for_user_or_404,
     form_add_case_error,
     is_htmx,
+    key_reused,
     paginate,
     query_without_page,
     staff_view,
@@ -302,9 +303,15 @@ def intake(request: HttpRequest) -> HttpResponse:
                 idempotency_key=d["idempotency_key"],
             )
         except CaseError as exc:
-            place = form_add_case_error(form, exc)
-            if place:
-                form.add_error("lat" if place == "location" else None, exc.message)
+            reused = key_reused(exc, request.POST)
+            if reused is not None:
+                form = IntakeForm(reused.data, leaves=leaves, communities=communities)
+                form.is_valid()
+                form.add_error(None, reused.message)
+            else:
+                place = form_add_case_error(form, exc)
+                if place:
+                    form.add_error("lat" if place == "location" else None, exc.message)
         else:
             messages.success(request, _("已登记,编号 {number}").format(number=result.case.number))
             if selectors.case_detail_for_user(user, result.case.pk) is not None:

@@ -485,6 +485,10 @@
           nearbyBox.scrollIntoView({ behavior: "smooth", block: "start" });
           return;
         }
+        if (body.code === "idempotency_key_reused" && body.idempotency_key) {
+          // Sent before with other words: the next press files this text as a new case.
+          field("idempotency_key").value = body.idempotency_key;
+        }
         var errors = body.errors || {};
         var shown = false;
         Object.keys(errors).forEach(function (name) {
