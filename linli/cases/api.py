@@ -46,6 +46,7 @@ from linli.cases.schemas import (
     SharesOut,
     SubmitIn,
     SubmitOut,
+    SupervisionStatsOut,
 )
 from linli.core.api import ApiError, CappedPagination, ErrorOut, schema_input, session_or_token
 from linli.core.scoping import scope_for
@@ -228,13 +229,32 @@ def nearby(
 @router.get("/stats/resolution-levels", response={200: SharesOut, 404: ErrorOut}, auth=session_or_token)
 def resolution_levels(request: HttpRequest, region_id: int, start: datetime, end: datetime) -> Any:
     """The 721 figure for a region in the user's scope: shares solved at community, street, district."""
-    user = _user(request)
+    region = _region_in_scope(_user(request), region_id)
+    shares = selectors.resolution_level_shares(region_path=region.path, start=start, end=end)
+    return {"total": shares.total, "by_level": shares.by_level, "shares_721": shares.shares_721}
+
+
+def _region_in_scope(user: User, region_id: int) -> Region:
     region = Region.objects.filter(pk=region_id).first()
     scope = scope_for(user, Capability.CASES_VIEW)
     if region is None or not (scope.is_global or any(region.path.startswith(p) for p in scope.region_paths)):
         raise Http404
-    shares = selectors.resolution_level_shares(region_path=region.path, start=start, end=end)
-    return {"total": shares.total, "by_level": shares.by_level, "shares_721": shares.shares_721}
+    return region
+
+
+@router.get("/stats/supervision", response={200: SupervisionStatsOut, 404: ErrorOut}, auth=session_or_token)
+def supervision(request: HttpRequest, region_id: int, start: datetime, end: datetime) -> Any:
+    """督办 figures for a region in the user's scope: flags by urgency and unit, the flagged cases now."""
+    region = _region_in_scope(_user(request), region_id)
+    stats = selectors.supervision_stats(region_path=region.path, start=start, end=end)
+    return {
+        "supervisions": stats.supervisions,
+        "by_urgency": stats.by_urgency,
+        "cases": stats.cases,
+        "cases_solved": stats.cases_solved,
+        "cases_open": stats.cases_open,
+        "by_unit": [{"unit": u, "supervisions": n, "cases": c} for u, n, c in stats.by_unit],
+    }
 
 
 def _detail(user: User, case: Case) -> dict[str, Any]:

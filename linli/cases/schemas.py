@@ -198,6 +198,21 @@ class SharesOut(Schema):
     shares_721: dict[str, float]
 
 
+class UnitSupervisionOut(Schema):
+    unit: str  # blank: no unit yet (flagged before assignment)
+    supervisions: int
+    cases: int
+
+
+class SupervisionStatsOut(Schema):
+    supervisions: int
+    by_urgency: dict[str, int]
+    cases: int
+    cases_solved: int
+    cases_open: int
+    by_unit: list[UnitSupervisionOut]
+
+
 class FollowOut(Schema):
     id: int
     number: str

@@ -27,6 +27,8 @@ from linli.cases.models import (
     LadderLevel,
     Status,
     StatusCategory,
+    Supervision,
+    Urgency,
 )
 from linli.cases.permissions import Who, case_relations
 from linli.cases.transitions import GUARDS, SYSTEM_ACTIONS, TRANSITIONS
@@ -424,6 +426,48 @@ def resolution_level_shares(*, region_path: str, start: datetime, end: datetime)
     }
     shares = {k: (v / total if total else 0.0) for k, v in buckets.items()}
     return LevelShares(total=total, by_level=by_level, shares_721=shares)
+
+
+@dataclass(frozen=True)
+class SupervisionStats:
+    """督办 under a region in a period: how often, how urgent, and what became of the supervised cases."""
+
+    supervisions: int  # flags raised
+    by_urgency: dict[str, int]
+    cases: int  # distinct cases flagged
+    cases_solved: int  # of those, solved since (resolved, closed; 721-style)
+    cases_open: int  # still open
+    by_unit: list[tuple[str, int, int]]  # (responsible unit, flags, cases), most flagged first (top 20)
+
+
+def supervision_stats(*, region_path: str, start: datetime, end: datetime) -> SupervisionStats:
+    """The 督办 figure (issue: "the flag counts in statistics"): flags raised in [start, end) on cases
+    under a region, by urgency and by responsible unit, and where the flagged cases stand now."""
+    flags = Supervision.objects.filter(
+        case__region_path__startswith=region_path, created_at__gte=start, created_at__lt=end
+    )
+    by_urgency = dict.fromkeys(Urgency.values, 0)
+    for row in flags.values("urgency").annotate(n=Count("id")).order_by():
+        by_urgency[row["urgency"]] += row["n"]
+    flagged = Case.objects.filter(pk__in=flags.values("case_id"))
+    counts = flagged.aggregate(
+        cases=Count("id"),
+        solved=Count("id", filter=Q(status__in=list(SOLVED_STATUSES))),
+        open=Count("id", filter=Q(status_category=StatusCategory.OPEN)),
+    )
+    units = (
+        flags.values("case__unit__name")
+        .annotate(n=Count("id"), cases=Count("case_id", distinct=True))
+        .order_by("-n", "case__unit__name")[:20]
+    )
+    return SupervisionStats(
+        supervisions=sum(by_urgency.values()),
+        by_urgency=by_urgency,
+        cases=counts["cases"],
+        cases_solved=counts["solved"],
+        cases_open=counts["open"],
+        by_unit=[(row["case__unit__name"] or "", row["n"], row["cases"]) for row in units],
+    )
 
 
 def case_counts_by_category(user: AnyUser) -> dict[str, int]:

@@ -261,3 +261,49 @@ def test_a_key_reused_for_a_different_report_is_refused_and_files_nothing(world:
     body = other.json()  # type: ignore[attr-defined]
     assert body["code"] == "idempotency_key_reused" and number in body["message"]
     assert Case.objects.count() == 1 and Case.objects.get().text == "路灯不亮,晚上很黑"
+
+
+def test_supervision_counts_in_the_statistics_and_on_the_overdue_board(world: World) -> None:
+    from linli.cases.models import Case as CaseModel
+    from linli.cases.services import case_accept, case_assign, case_resolve, case_supervise
+
+    solved, waiting, other_unit, elsewhere = (submit(world, grid=g) for g in (0, 0, 1, 2))
+    for case, unit in ((solved, world.unit0), (waiting, world.unit0), (other_unit, world.unit1)):
+        case_assign(case_id=case.pk, actor=world.street0, unit_id=unit.pk)
+    case_supervise(case_id=solved.pk, actor=world.street0, note="请加快", urgency="urgent")
+    case_supervise(case_id=solved.pk, actor=world.street0, note="再次督办", urgency="critical")
+    case_supervise(case_id=waiting.pk, actor=world.street0, note="请加快", urgency="normal")
+    case_supervise(case_id=other_unit.pk, actor=world.street0, note="请加快", urgency="normal")
+    case_supervise(case_id=elsewhere.pk, actor=world.district_staff, note="区级督办", urgency="normal")
+    case_accept(case_id=solved.pk, actor=world.handler0)
+    case_resolve(case_id=solved.pk, actor=world.handler0, result_text="已处理")
+    start = (timezone.now() - dt.timedelta(days=1)).isoformat()
+    end = (timezone.now() + dt.timedelta(days=1)).isoformat()
+    street = world.d.streets[0]
+    inside = [
+        c.pk
+        for c in (solved, waiting, other_unit, elsewhere)
+        if CaseModel.objects.get(pk=c.pk).region_path.startswith(street.path)
+    ]
+    assert len(inside) >= 3 and solved.pk in inside and other_unit.pk in inside
+    r = client_for(world.street0).get(
+        "/api/cases/stats/supervision", {"region_id": street.pk, "start": start, "end": end}
+    )
+    assert r.status_code == 200, r.content
+    body = r.json()
+    flags = {solved.pk: 2, waiting.pk: 1, other_unit.pk: 1, elsewhere.pk: 1}
+    assert body["supervisions"] == sum(flags[pk] for pk in inside)
+    assert body["cases"] == len(inside) and body["cases_solved"] == 1
+    assert body["cases_open"] == len(inside) - 1
+    assert body["by_urgency"]["urgent"] == 1 and body["by_urgency"]["critical"] == 1
+    assert body["by_unit"][0] == {"unit": world.unit0.name, "supervisions": 3, "cases": 2}
+    # Outside the period: nothing; outside the user's scope: 404.
+    later = (timezone.now() + dt.timedelta(days=2)).isoformat()
+    empty = client_for(world.street0).get(
+        "/api/cases/stats/supervision", {"region_id": street.pk, "start": end, "end": later}
+    )
+    assert empty.json()["supervisions"] == 0 and empty.json()["cases"] == 0
+    refused = client_for(world.secretary2).get(
+        "/api/cases/stats/supervision", {"region_id": street.pk, "start": start, "end": end}
+    )
+    assert refused.status_code == 404
