@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -149,6 +150,17 @@ def test_unrated_cases_close_after_the_rating_period_and_the_event_says_so(
     assert "7天内未评价" in event.note and event.is_public
 
 
+def test_the_rating_period_is_configurable(world: World, settings: Any) -> None:
+    settings.LINLI_CASE_RATING_DAYS = 3
+    with time_machine.travel(at(9, 1, 10), tick=False):
+        case = submit(world, kind="inquiry")
+        case_answer(case_id=case.pk, actor=world.secretary0, result_text="已答复")
+    assert cases_sweep_sla(now=at(9, 4, 9)).auto_closed == 0
+    assert cases_sweep_sla(now=at(9, 4, 11)).auto_closed == 1
+    event = CaseEvent.objects.get(case=case, action="auto_close")
+    assert "3天内未评价" in event.note
+
+
 def test_the_most_specific_policy_wins(world: World) -> None:
     litter = category("city.litter")
     city = litter.parent
@@ -191,3 +203,40 @@ def test_routing_prefers_the_deepest_region_then_the_nearest_category(world: Wor
     # Submission uses it.
     case = submit(world, grid=2, category_id=manhole.pk)
     assert case.unit_id == street_unit.pk
+
+
+def test_triage_reclassifying_recomputes_the_deadline_and_reroutes(world: World) -> None:
+    """梳理 changing kind or category moves the resolve deadline to the new policy (counted from the level's
+    start, not from the triage) and re-routes the unit unless the dispatcher names one."""
+    from linli.cases.services import case_triage
+
+    litter, manhole = category("city.litter"), category("road.manhole")
+    SlaPolicy.objects.create(
+        kind="inquiry", triage_hours=1, accept_hours=1, resolve_amount=1, resolve_unit="days"
+    )
+    SlaPolicy.objects.create(
+        category=manhole.parent, triage_hours=2, accept_hours=2, resolve_amount=10, resolve_unit="days"
+    )
+    road, _ = unit_make(world.d, name="区市政所")
+    RoutingRule.objects.create(category=manhole.parent, unit=road)
+    with time_machine.travel(at(9, 10, 10), tick=False):  # a Wednesday, no holiday near
+        by_kind, by_category, by_hand = (submit(world, category_id=litter.pk) for _ in range(3))
+    started, before = by_kind.level_started_at, by_kind.resolve_due_at
+    with time_machine.travel(at(9, 11, 15), tick=False):
+        case = case_triage(case_id=by_kind.pk, actor=world.secretary0, kind="inquiry")
+        assert case.kind == "inquiry" and case.level_started_at == started
+        assert case.resolve_due_at == at(9, 11, 17, 30) != before  # one working day from arrival
+        case = case_triage(case_id=by_category.pk, actor=world.secretary0, category_id=manhole.pk)
+        assert case.unit_id == road.pk  # routed by the new category
+        assert case.resolve_due_at == at(9, 24, 17, 30)  # ten working days from Wed 10 Sep
+        stored = Case.objects.get(pk=case.pk)
+        assert (stored.resolve_due_at, stored.unit_id, stored.warned_at) == (
+            case.resolve_due_at,
+            road.pk,
+            None,
+        )
+        # The dispatcher's own unit wins over the rule.
+        case = case_triage(
+            case_id=by_hand.pk, actor=world.secretary0, category_id=manhole.pk, unit_id=world.unit1.pk
+        )
+        assert case.unit_id == world.unit1.pk and case.resolve_due_at == at(9, 24, 17, 30)
