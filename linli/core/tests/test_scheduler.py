@@ -10,7 +10,7 @@ import pytest
 import time_machine
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
 from django_tasks import task
 from django_tasks_db.models import DBTaskResult
 
@@ -65,8 +65,13 @@ def test_a_failed_enqueue_rolls_back_the_claim(db: None) -> None:
 def test_two_concurrent_schedulers_claim_and_enqueue_a_due_job_exactly_once() -> None:
     # two schedulers ticking at the same instant: one enqueues, the other finds the job claimed
     results = run_in_threads(lambda: scheduler_tick(now=T0), n=2)
-    assert sorted(SWEEP in names for names in results) == [False, True]
+    # What was done is in the rows: one claim, one task. The answers say the same, except on the in-memory
+    # SQLite test database, where a tick that committed its claim and then met "table is locked" on a
+    # later job is retried whole by ``run_in_threads`` and its retry (rightly) finds the job claimed.
     assert _sweep_tasks() == 1
+    assert ScheduledJobRun.objects.get(name=SWEEP).run_count == 1
+    won = sum(SWEEP in names for names in results)
+    assert won == 1 or (won == 0 and connection.vendor == "sqlite" and connection.is_in_memory_db())
     # and the bare claim, round after round
     for round_ in range(1, 4):
         now = T0 + timedelta(minutes=round_)
