@@ -82,9 +82,9 @@ def _nearby(case: Case) -> list[dict[str, Any]]:
         {
             "id": c.pk,
             "number": c.number,
-            "title": c.title,
+            "title": selectors.public_title(c),
             "status": c.status,
-            "distance_m": round(d, 1),
+            "distance_m": d,
             "follower_count": c.follower_count,
         }
         for c, d in found
@@ -217,9 +217,9 @@ def nearby(
         {
             "id": c.pk,
             "number": c.number,
-            "title": c.title,
+            "title": selectors.public_title(c),
             "status": c.status,
-            "distance_m": round(d, 1),
+            "distance_m": d,
             "follower_count": c.follower_count,
         }
         for c, d in selectors.cases_nearby_similar(lat=lat, lng=lng, category_id=category_id)
@@ -393,7 +393,7 @@ def follow(request: HttpRequest, case_id: int) -> Any:
     return {
         "id": c.pk,
         "number": c.number,
-        "title": c.title,
+        "title": selectors.public_title(c),
         "status": c.status,
         "follower_count": c.follower_count,
         "created": result.created,

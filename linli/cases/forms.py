@@ -183,7 +183,10 @@ class MergeForm(NoteForm):
 
 class ResolveForm(forms.Form):
     result_text = forms.CharField(
-        label=_("办理结果"), max_length=2000, widget=forms.Textarea(attrs={"rows": 4})
+        label=_("办理结果"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("办理结果将告知群众并可能公示,请勿填写姓名、电话、门牌等个人信息"),
     )
     photos_public = forms.BooleanField(label=_("照片可公示"), required=False)
 

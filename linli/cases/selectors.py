@@ -33,7 +33,7 @@ from linli.cases.models import (
 from linli.cases.permissions import Who, case_relations
 from linli.cases.transitions import GUARDS, SYSTEM_ACTIONS, TRANSITIONS
 from linli.core.scoping import scope_for
-from linli.security.masking import mask_name
+from linli.security.masking import mask_name, mask_text
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -306,38 +306,72 @@ def cases_nearby_similar(
     limit: int = 5,
     now: datetime | None = None,
 ) -> list[tuple[Case, float]]:
-    """Open public cases of the same category within ``radius_m`` and ``days``: offered before filing."""
+    """Open public cases of the same category within ``radius_m`` and ``days``: offered before filing.
+
+    Anyone may ask, from any point, so the answer depends on each case's *public* point only (rounded to
+    0.001°, ~100 m, as on the public map): distances are measured from it and given to 10 m. Measured
+    from the exact point, three askers could triangulate where a resident stood (often their home).
+    """
     now = now or timezone.now()
-    dlat = radius_m / 111_320.0
-    dlng = radius_m / (111_320.0 * max(math.cos(math.radians(lat)), 0.01))
-    qs = Case.objects.filter(
-        status_category=StatusCategory.OPEN,
-        is_public=True,
-        created_at__gte=now - timedelta(days=days),
-        lat__range=(lat - dlat, lat + dlat),
-        lng__range=(lng - dlng, lng + dlng),
-    ).only(
-        "id",
-        "number",
-        "title",
-        "category_id",
-        "reporter_id",
-        "status",
-        "lat",
-        "lng",
-        "created_at",
-        "follower_count",
+    dlat = radius_m / 111_320.0 + PUBLIC_CELL / 2
+    dlng = radius_m / (111_320.0 * max(math.cos(math.radians(lat)), 0.01)) + PUBLIC_CELL / 2
+    qs = (
+        Case.objects.filter(
+            status_category=StatusCategory.OPEN,
+            is_public=True,
+            created_at__gte=now - timedelta(days=days),
+            lat__range=(lat - dlat, lat + dlat),
+            lng__range=(lng - dlng, lng + dlng),
+        )
+        .select_related("category")
+        .only(
+            "id",
+            "number",
+            "title",
+            "category_id",
+            "category__name",
+            "kind",
+            "reporter_id",
+            "status",
+            "lat",
+            "lng",
+            "created_at",
+            "follower_count",
+        )
     )
     if category_id is not None:
         qs = qs.filter(category_id=category_id)
     found = []
     for case in qs[:200]:
         assert case.lat is not None and case.lng is not None
-        d = _distance_m(lat, lng, case.lat, case.lng)
+        d = _distance_m(lat, lng, public_round(case.lat), public_round(case.lng))
         if d <= radius_m:
-            found.append((case, d))
+            found.append((case, round(d, -1)))
     found.sort(key=lambda pair: pair[1])
     return found[:limit]
+
+
+PUBLIC_CELL = 0.001  # degrees: what the public learns of a case's point (~100 m)
+
+
+def public_round(degrees: float) -> float:
+    return round(degrees, 3)
+
+
+def public_cell_range(low: float, high: float) -> tuple[float, float]:
+    """The exact-coordinate range whose public (rounded) points lie in [low, high] snapped to the cells.
+
+    Filtering the public map on it makes the answer a function of the rounded points alone: shrinking
+    a box a hair at a time can no longer find where a case really is.
+    """
+    return public_round(low) - PUBLIC_CELL / 2, public_round(high) + PUBLIC_CELL / 2
+
+
+def public_title(case: Case) -> str:
+    """A case's title for anyone but its reporter and staff: its category (or kind), never its words."""
+    if case.category_id is not None and case.category is not None:
+        return case.category.name
+    return str(CaseKind(case.kind).label)
 
 
 def cases_public(*, community_id: int | None = None, category_id: int | None = None) -> QuerySet[Case]:
@@ -358,6 +392,8 @@ def case_public_dict(case: Case) -> dict[str, Any]:
     The title is the category's name, not the resident's own words (those may name people or phones).
     """
     category = case.category.name if case.category else ""
+    # The handler's result is published: ID and mobile numbers in it are masked (the resolve form asks
+    # them to leave personal details out).
     return {
         "id": case.pk,
         "number": case.number,
@@ -369,9 +405,9 @@ def case_public_dict(case: Case) -> dict[str, Any]:
         "community": case.community.name if case.community else "",
         "created_at": case.created_at,
         "resolved_at": case.resolved_at,
-        "result_text": case.result_text,
-        "lat": round(case.lat, 3) if case.lat is not None else None,
-        "lng": round(case.lng, 3) if case.lng is not None else None,
+        "result_text": mask_text(case.result_text),
+        "lat": public_round(case.lat) if case.lat is not None else None,
+        "lng": public_round(case.lng) if case.lng is not None else None,
     }
 
 

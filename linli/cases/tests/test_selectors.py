@@ -12,6 +12,7 @@ from django.utils import timezone
 from linli.cases.models import Case, CaseEvent
 from linli.cases.selectors import (
     QueueFilters,
+    _distance_m,
     case_counts_by_category,
     case_queue_for_user,
     case_timeline,
@@ -80,7 +81,9 @@ def test_nearby_similar_open_public_cases_are_offered_first(world: World) -> Non
     lat, lng = grid_point(world.d, 0)
     found = cases_nearby_similar(lat=lat + 0.0003, lng=lng, category_id=category("city.litter").pk)
     assert [c.pk for c, _ in found] == [near.pk]
-    assert 30 < found[0][1] < 40  # metres
+    # metres from the case's public point (rounded to 0.001°), to 10 m
+    expected = _distance_m(lat + 0.0003, lng, round(near.lat, 3), round(near.lng, 3))  # type: ignore[arg-type]
+    assert found[0][1] == round(expected, -1) and found[0][1] <= 100
     assert hidden.pk not in [c.pk for c, _ in cases_nearby_similar(lat=lat, lng=lng, category_id=None)]
 
 

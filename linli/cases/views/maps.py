@@ -102,17 +102,21 @@ def public_pins(request: HttpRequest) -> JsonResponse:
     if bbox is None:
         return json_error(_("地图范围参数不正确"), code="invalid_bbox")
     min_lng, min_lat, max_lng, max_lat = bbox
+    lat_range = selectors.public_cell_range(min_lat, max_lat)
+    lng_range = selectors.public_cell_range(min_lng, max_lng)
     rows = list(
         selectors.cases_public()
-        .filter(lat__range=(min_lat, max_lat), lng__range=(min_lng, max_lng))
+        .filter(  # on the public (rounded) points only: see public_cell_range
+            lat__gte=lat_range[0], lat__lt=lat_range[1], lng__gte=lng_range[0], lng__lt=lng_range[1]
+        )
         .values_list("pk", "number", "lat", "lng", "category__name")[: MAX_PINS + 1]
     )
     pins = [
         {
             "id": pk,
             "n": number,
-            "lat": round(lat, 3) if lat is not None else None,
-            "lng": round(lng, 3) if lng is not None else None,
+            "lat": selectors.public_round(lat) if lat is not None else None,
+            "lng": selectors.public_round(lng) if lng is not None else None,
             "s": "",
             "c": category or "",
             "o": False,

@@ -24,7 +24,9 @@ from linli.cases.models import (
     Category,
     StatusCategory,
 )
+from linli.cases.selectors import public_round
 from linli.cases.transitions import TRANSITIONS
+from linli.security.masking import mask_text
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 50
@@ -160,7 +162,7 @@ def request_dict(case: Case, *, base: str) -> dict[str, Any]:
     return {
         "service_request_id": case.number,
         "status": SPEC_STATUS[StatusCategory(case.status_category)],
-        "status_notes": case.result_text if solved else case.get_status_display(),
+        "status_notes": mask_text(case.result_text) if solved else case.get_status_display(),
         "service_name": category.name if category else str(CaseKind(case.kind).label),
         "service_code": category.code if category else "",
         "description": category.name if category else str(CaseKind(case.kind).label),
@@ -172,8 +174,8 @@ def request_dict(case: Case, *, base: str) -> dict[str, Any]:
         "address": "",  # the resident's address text may identify them; the rounded point says where
         "address_id": "",
         "zipcode": "",
-        "lat": round(case.lat, 3) if case.lat is not None else None,
-        "long": round(case.lng, 3) if case.lng is not None else None,
+        "lat": public_round(case.lat) if case.lat is not None else None,
+        "long": public_round(case.lng) if case.lng is not None else None,
         "media_url": _media_url(case, base),
     }
 
