@@ -19,7 +19,7 @@ from PIL import Image
 from linli.accounts.models import User
 from linli.cases.models import Case, CaseAttachment, Channel, Status
 from linli.cases.selectors import case_actions_for_user
-from linli.cases.services import case_assign
+from linli.cases.services import case_assign, case_triage
 from linli.cases.tests.factories import World, category, submit
 from linli.cases.tests.test_attachments import jpeg_with_gps
 from linli.cases.views.actions import specs_allowed
@@ -168,9 +168,18 @@ def test_an_action_refused_keeps_the_input_and_says_why_in_chinese(world: World)
     )
     assert wrong.status_code == 400 and "要合并到的工单不存在或无权访问" in wrong.content.decode()
     # Not allowed now (accept is a handler's action on an assigned case): refused by the table, 403/409.
-    assert secretary.post(f"/cases/wb/{fresh.pk}/act/accept/", {"note": ""}).status_code in (403, 409)
+    refused = secretary.post(f"/cases/wb/{fresh.pk}/act/accept/", {"note": ""})
+    reason = "工单当前状态为「待梳理」,不能执行「接单」"
+    assert refused.status_code in (403, 409) and reason in refused.content.decode()
     swapped = secretary.post(f"/cases/wb/{fresh.pk}/act/accept/", {"note": ""}, **HTMX)
-    assert swapped.status_code == 422 and "接单" in swapped.content.decode()  # htmx shows it on the form
+    # htmx shows it: the form is not offered, so the reason is at the top of the page, as an alert.
+    assert swapped.status_code == 422 and 'role="alert" id="case-error"' in swapped.content.decode()
+    assert reason in swapped.content.decode()
+    # The usual stale form: someone else triaged the case while this page was open.
+    stale = submit(world, grid=0, reporter=world.resident2)
+    case_triage(case_id=stale.pk, actor=world.secretary0)
+    late = secretary.post(f"/cases/wb/{stale.pk}/act/triage/", {"note": ""}, **HTMX)
+    assert late.status_code == 422 and "不能执行「梳理」" in late.content.decode()
     fresh.refresh_from_db()
     assert fresh.status == Status.SUBMITTED
 
@@ -316,3 +325,18 @@ def test_map_pins_are_scoped_capped_at_100_and_take_a_constant_number_of_queries
     assert len(many) == len(few)
     assert len(grid.get(url).content) < 30 * 1024
     assert grid.get("/cases/wb/map/pins/?bbox=nonsense").status_code == 400
+
+
+def test_a_bad_filter_value_drops_that_filter_only_and_says_so(world: World) -> None:
+    closed = submit(world, grid=0)
+    open_case = submit(world, grid=0)
+    from linli.cases.services import case_close_unresolved
+
+    case_close_unresolved(case_id=closed.pk, actor=world.secretary0, note="历史遗留")
+    c = client_for(world.secretary0)
+    page = c.get("/cases/wb/", {"queue": "all", "status": "closed_unresolved", "grid": "999999"})
+    html = page.content.decode()
+    assert page.status_code == 200 and 'aria-current="page"' in html
+    assert closed.number in html and open_case.number not in html  # status and queue still apply
+    assert "以下筛选条件无效,已忽略" in html
+    assert "以下筛选条件无效" not in c.get("/cases/wb/").content.decode()

@@ -173,3 +173,14 @@ def key_reused(exc: CaseError, posted: QueryDict) -> KeyReused | None:
         "这份表单已提交过(工单编号%(number)s),本次内容不同,尚未提交。如要另报这个问题,请再次点击提交。"
     ) % {"number": number}
     return KeyReused(data=data, key=fresh, number=number, message=message)
+
+
+def id_param(value: str | None) -> int | None:
+    """A row id from a query or form value: ASCII digits within a database integer, else None.
+
+    ``str.isdigit`` alone accepts "²" (int() then fails) and 25-digit numbers (the database overflows):
+    a bad value is ignored or refused by the caller, never a 500.
+    """
+    if not value or not value.isascii() or not value.isdigit() or len(value) > 18:
+        return None
+    return int(value)

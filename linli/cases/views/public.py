@@ -17,20 +17,16 @@ from django.views.decorators.http import require_GET
 from linli.cases import selectors
 from linli.cases.models import Case, CaseAttachment
 from linli.cases.pickers import category_choices
-from linli.cases.views.access import paginate, query_without_page
+from linli.cases.views.access import id_param, paginate, query_without_page
 from linli.cases.views.maps import map_context
 from linli.security.uploads import serve_upload
 
 PUBLIC_PER_PAGE = 20
 
 
-def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
-
-
 @require_GET
 def public_list(request: HttpRequest) -> HttpResponse:
-    category_id = _int(request.GET.get("category"))
+    category_id = id_param(request.GET.get("category"))
     qs = selectors.cases_public(category_id=category_id)
     page = paginate(request, qs, PUBLIC_PER_PAGE)
     cases = list(page.object_list)

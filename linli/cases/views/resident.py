@@ -34,6 +34,7 @@ from linli.cases.views.access import (
     district_bbox,
     form_add_case_error,
     form_errors_dict,
+    id_param,
     json_error,
     key_reused,
     user_of,
@@ -285,7 +286,10 @@ def report_nearby(request: HttpRequest) -> JsonResponse:
         return json_error(rate_limited_message(), status=429, code="rate_limited")
     try:
         lat, lng = float(request.GET["lat"]), float(request.GET["lng"])
-        category = int(request.GET["category"]) if request.GET.get("category") else None
+        raw_category = request.GET.get("category")
+        category = id_param(raw_category) if raw_category else None
+        if raw_category and category is None:
+            raise ValueError(raw_category)
     except (KeyError, ValueError):
         return json_error(_("位置参数不正确"), code="invalid_input")
     if not (-90 <= lat <= 90 and -180 <= lng <= 180):

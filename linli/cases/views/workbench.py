@@ -39,6 +39,7 @@ from linli.cases.transitions import status_label
 from linli.cases.views.access import (
     case_for_user_or_404,
     form_add_case_error,
+    id_param,
     is_htmx,
     key_reused,
     paginate,
@@ -82,7 +83,10 @@ def queue(request: HttpRequest) -> HttpResponse:
     user = user_of(request)
     queues = _queues_for(user)
     form = _filter_form(request, user)
-    d: dict[str, Any] = form.cleaned_data if form.is_valid() else {}
+    # A bad value (a stale bookmarked grid, ?page=abc) drops that filter only, and says so; the rest apply.
+    form.is_valid()
+    d: dict[str, Any] = form.cleaned_data if form.is_bound else {}
+    ignored = [str(form.fields[name].label) for name in form.errors if name in form.fields]
     current = d.get("queue") or queues[0][0]
     filters = selectors.QueueFilters(
         queue=current,
@@ -108,6 +112,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "bulk": bulk,
         "bulk_units": units_for_user(user, Capability.CASES_ASSIGN) if bulk else [],
         "can_intake": user_has_capability(user, Capability.CASES_INTAKE),
+        "ignored_filters": ignored,
     }
     if is_htmx(request) and request.headers.get("HX-Target") == "queue-results":
         return render(request, "cases/wb/queue.html#results", context)
@@ -126,11 +131,20 @@ def _detail_context(
     actions = selectors.case_actions_for_user(user, case)
     pickers = Pickers(user, case)
     action_forms: list[tuple[ActionSpec, forms.Form]] = []
+    shown = False
     for spec in specs_allowed(actions, case):
         if bound is not None and bound[0] == spec.key:
             action_forms.append((spec, bound[1]))
+            shown = True
         else:
             action_forms.append((spec, build_form(spec, pickers)))
+    # A refused action whose form is no longer offered (the case moved on meanwhile: someone else
+    # triaged it, or it left this user's hands): its reason goes at the top of the page, not nowhere.
+    error = ""
+    if bound is not None and not shown:
+        error = " ".join(str(e) for e in bound[1].non_field_errors()) or _(
+            "该操作已不可执行,请查看工单当前状态"
+        )
     attachments = list(CaseAttachment.objects.filter(case=case).order_by("created_at", "id"))
     reporter = case.reporter
     return {
@@ -149,6 +163,7 @@ def _detail_context(
         "reveal_form": RevealForm(),
         "revealed": revealed or {},
         "notice": notice,
+        "error": error,
         "now": timezone.now(),
         "status_label": status_label(case.status),
     }
@@ -212,7 +227,7 @@ def bulk_assign(request: HttpRequest) -> HttpResponse:
     user = user_of(request)
     units = units_for_user(user, Capability.CASES_ASSIGN)
     form = BulkAssignForm(request.POST)
-    ids = [int(v) for v in request.POST.getlist("ids") if v.isdigit()][:100]
+    ids = [i for v in request.POST.getlist("ids") if (i := id_param(v)) is not None][:100]
     set_choices(form, "ids", [(i, i) for i in ids])
     set_choices(form, "unit", [("", "—"), *((str(u.pk), u.name) for u in units)])
     back = request.POST.get("back") or reverse("cases:workbench")
