@@ -260,3 +260,13 @@ def test_a_rewritten_form_sent_with_its_old_key_is_not_lost(world: World) -> Non
     fresh = re.search(r'name="idempotency_key" value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
     assert fresh not in ("back-key-0001", body["idempotency_key"])
     assert Case.objects.count() == 2
+
+
+def test_a_refused_note_comes_back_in_the_box(world: World) -> None:
+    case = submit(world, grid=0)
+    c = client_for(world.resident)
+    long_note = "楼道灯还是不亮。" * 130  # over the 1,000 characters a note may have
+    answer = c.post(f"/cases/mine/{case.pk}/comment/", {"note": long_note})
+    html = answer.content.decode()
+    assert answer.status_code == 400 and "说明不能超过" in html
+    assert long_note[:1000] in html

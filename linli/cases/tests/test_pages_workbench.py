@@ -340,3 +340,29 @@ def test_a_bad_filter_value_drops_that_filter_only_and_says_so(world: World) -> 
     assert closed.number in html and open_case.number not in html  # status and queue still apply
     assert "以下筛选条件无效,已忽略" in html
     assert "以下筛选条件无效" not in c.get("/cases/wb/").content.decode()
+
+
+def test_intake_by_a_point_outside_the_clerks_area_is_refused(world: World) -> None:
+    from linli.cases.tests.factories import grid_point
+
+    c = client_for(world.window0)  # community 0's window
+    lat, lng = grid_point(world.d, 7)  # a grid of another community
+    data = {
+        "channel": Channel.WINDOW,
+        "category": category("city.litter").pk,
+        "kind": "",
+        "text": "居民来窗口反映别处的问题",
+        "contact_name": "王大妈",
+        "contact_phone": "13812345678",
+        "lat": lat,
+        "lng": lng,
+        "idempotency_key": "window-key-point-01",
+    }
+    answer = c.post("/cases/wb/new/", data)
+    html = answer.content.decode()
+    assert answer.status_code == 400 and "该位置不在您的辖区" in html and "居民来窗口反映别处的问题" in html
+    assert not Case.objects.exists()
+    own_lat, own_lng = grid_point(world.d, 0)
+    ok = c.post("/cases/wb/new/", {**data, "lat": own_lat, "lng": own_lng})
+    assert ok.status_code == 302 and Case.objects.count() == 1
+

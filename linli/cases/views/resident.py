@@ -401,6 +401,7 @@ def mine_act(request: HttpRequest, case_id: int, action: str) -> HttpResponse:
     except CaseError as exc:
         case.refresh_from_db()
         context = _mine_context(user, case, rate_form=rate_form, error=exc.message)
+        context["note"] = request.POST.get("note", "")[:1000]  # what they wrote is shown again, not lost
         return render(request, "cases/mine_detail.html", context, status=exc.status)
     return redirect("cases:mine_detail", case_id=case.pk)
 

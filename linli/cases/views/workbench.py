@@ -33,6 +33,7 @@ from linli.cases.forms import (
     set_choices,
     tri,
 )
+from linli.cases.location import case_location_resolve
 from linli.cases.models import Case, CaseAttachment, LadderLevel, Supervision
 from linli.cases.pickers import category_choices, category_leaves, communities_for_user, units_for_user
 from linli.cases.transitions import status_label
@@ -302,6 +303,11 @@ def intake(request: HttpRequest) -> HttpResponse:
         try:
             if d["community"] is not None and d["community"] not in allowed_communities:
                 raise CaseError("outside_jurisdiction", "所选社区不在您的辖区")
+            if d["lat"] is not None and d["lng"] is not None:
+                # A point is held to the same rule as a chosen community: staff file inside their area.
+                located = case_location_resolve(lat=d["lat"], lng=d["lng"])
+                if located.community_id not in allowed_communities:
+                    raise CaseError("outside_jurisdiction", "该位置不在您的辖区,请核对经纬度或转交所属社区")
             result = svc.case_submit(
                 text=d["text"],
                 channel=d["channel"],
