@@ -512,4 +512,7 @@ API_MAX_PAGE_SIZE = 100
 # Base-map tiles for the district map, e.g. 天地图 in production ("...{z}/{x}/{y}...&tk=KEY"). Empty by
 # default: the map draws our own GeoJSON layers on a plain background and loads nothing from elsewhere.
 LINLI_MAP_TILE_URL = env_str("LINLI_MAP_TILE_URL", "")
+# The platform's public address (https://linli.example.gov.cn): printed in building QR codes, which stay on
+# walls for years. Empty: the address the poster page was opened at.
+LINLI_PUBLIC_BASE_URL = env_str("LINLI_PUBLIC_BASE_URL", "")
 LINLI_MAP_TILE_ATTRIBUTION = env_str("LINLI_MAP_TILE_ATTRIBUTION", "")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import re
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -106,6 +107,17 @@ def test_the_poster_shows_the_qr_code_the_building_and_its_grid_worker(world: Wo
         f"/cases/wb/qr/{building.pk}/" in listing
         and f"/cases/wb/qr/{world.d.buildings[4].pk}/" not in listing
     )
+
+
+def test_posters_print_the_platforms_public_address_when_it_is_set(world: World, settings: Any) -> None:
+    building = world.d.buildings[0]
+    settings.LINLI_PUBLIC_BASE_URL = "https://linli.example.gov.cn/"
+    c = client_for(world.secretary0)
+    expected = f"https://linli.example.gov.cn{building_qr_path(building)}"
+    html = c.get(f"/cases/wb/qr/{building.pk}/").content.decode()
+    assert expected in html and "testserver" not in html
+    svg = c.get(f"/cases/wb/qr/{building.pk}/qr.svg")
+    assert re.fullmatch(r'attachment; filename="qr-[A-Za-z0-9._-]+\.svg"', svg["Content-Disposition"])
 
 
 def test_the_poster_is_only_for_staff_of_the_building(world: World) -> None:

@@ -66,7 +66,7 @@ def poster_list(request: HttpRequest) -> HttpResponse:
 def poster(request: HttpRequest, building_id: int) -> HttpResponse:
     """The printable A4 poster: 扫码反映问题 + the building + its stewards and grid worker (三亮)."""
     building = _building_or_404(request, building_id)
-    url = request.build_absolute_uri(building_qr_path(building))
+    url = qr_url(request, building)
     context = {
         "building": building,
         "url": url,
@@ -78,15 +78,24 @@ def poster(request: HttpRequest, building_id: int) -> HttpResponse:
     return render(request, "cases/poster.html", context)
 
 
-def _file_name(building: Region, suffix: str) -> str:
+def qr_url(request: HttpRequest, building: Region) -> str:
+    """The address printed in a building's QR code: under ``LINLI_PUBLIC_BASE_URL`` when set (a poster
+    printed from an intranet address or 127.0.0.1 would otherwise carry that host on the wall for
+    years), else the address this page was asked for."""
+    base = str(settings.LINLI_PUBLIC_BASE_URL).rstrip("/")
+    path = building_qr_path(building)
+    return base + path if base else request.build_absolute_uri(path)
+
+
+def _file_name(building: Region, suffix: str, prefix: str = "poster") -> str:
     """``poster-<code>.svg``, the code cut to characters safe in a Content-Disposition header."""
-    return f"poster-{re.sub(r'[^A-Za-z0-9._-]', '_', building.code)[:60]}.{suffix}"
+    return f"{prefix}-{re.sub(r'[^A-Za-z0-9._-]', '_', building.code)[:60]}.{suffix}"
 
 
 def _poster_document(request: HttpRequest, building: Region, *, xml_declaration: bool = True) -> str:
     community = building.grid.community if building.grid else None
     return building_poster_svg(
-        url=request.build_absolute_uri(building_qr_path(building)),
+        url=qr_url(request, building),
         building_name=building.name,
         building_code=building.code,
         estate_name=building.parent.name if building.parent else "",
@@ -134,9 +143,9 @@ def poster_pdf(request: HttpRequest, building_id: int) -> HttpResponse:
 def poster_svg(request: HttpRequest, building_id: int) -> HttpResponse:
     """The QR code alone as an SVG file (for a print shop), error correction Q for outdoor stickers."""
     building = _building_or_404(request, building_id)
-    url = request.build_absolute_uri(building_qr_path(building))
+    url = qr_url(request, building)
     out = io.BytesIO()
     segno.make(url, error="q").save(out, kind="svg", scale=10, border=4, title=building.name)
     response = HttpResponse(out.getvalue(), content_type="image/svg+xml")
-    response["Content-Disposition"] = f'attachment; filename="qr-{building.code}.svg"'
+    response["Content-Disposition"] = f'attachment; filename="{_file_name(building, "svg", "qr")}"'
     return response
