@@ -284,6 +284,36 @@ def test_revealing_a_phone_needs_a_reason_and_is_audited(world: World) -> None:
     assert AuditEvent.objects.filter(action="pii.reveal", result="denied").count() == 1
 
 
+def test_the_handler_of_a_case_in_hand_may_call_the_reporter_back_audited(world: World) -> None:
+    from linli.cases.services import case_accept, case_return
+
+    case = submit(world, grid=0, reporter=None, contact_phone="13812345678", channel=Channel.RESIDENT)
+    handler = client_for(world.handler0)
+    case_assign(case_id=case.pk, actor=world.secretary0, unit_id=world.unit0.pk)
+    assert "查看联系电话" in handler.get(f"/cases/wb/{case.pk}/").content.decode()
+    shown = handler.post(
+        f"/cases/wb/{case.pk}/reveal/", {"field": "contact_phone", "reason": "联系群众核实"}, **HTMX
+    )
+    assert shown.status_code == 200 and "13812345678" in shown.content.decode()
+    audit = AuditEvent.objects.get(action="pii.reveal", result="ok", object_id=str(case.pk))
+    assert audit.data["duty"] == "case_handler" and audit.data["field"] == "contact_phone"
+    no_reason = handler.post(f"/cases/wb/{case.pk}/reveal/", {"field": "contact_phone", "reason": ""}, **HTMX)
+    assert no_reason.status_code == 400 and "13812345678" not in no_reason.content.decode()
+    # Out of their hands (退单): no longer.
+    case_accept(case_id=case.pk, actor=world.handler0)
+    case_return(case_id=case.pk, actor=world.handler0, note="非本单位职责")
+    after = handler.post(
+        f"/cases/wb/{case.pk}/reveal/", {"field": "contact_phone", "reason": "再看一次"}, **HTMX
+    )
+    assert after.status_code in (400, 404) and "13812345678" not in after.content.decode()
+    # Another unit's handler never.
+    other = client_for(world.handler1).post(
+        f"/cases/wb/{case.pk}/reveal/", {"field": "contact_phone", "reason": "想看"}, **HTMX
+    )
+    assert other.status_code == 404
+    assert AuditEvent.objects.filter(action="pii.reveal", result="ok").count() == 1
+
+
 def test_the_overdue_board_is_for_supervisors(world: World) -> None:
     late = submit(world, grid=0)
     on_time = submit(world, grid=1, reporter=world.resident2)
@@ -365,4 +395,3 @@ def test_intake_by_a_point_outside_the_clerks_area_is_refused(world: World) -> N
     own_lat, own_lng = grid_point(world.d, 0)
     ok = c.post("/cases/wb/new/", {**data, "lat": own_lat, "lng": own_lng})
     assert ok.status_code == 302 and Case.objects.count() == 1
-
