@@ -1,8 +1,8 @@
 """``hotline_import``: 12345 work orders into cases, all or nothing, with a per-row error report.
 
 Every row is checked (category, kind, dates, coordinates inside the jurisdiction, phone, duplicates of
-工单编号 within the file); one error anywhere and nothing is saved. The file is read, checked and
-located batch by batch while the batches before it are written by the bulk path
+工单编号 within the file, control characters in any cell); one error anywhere and nothing is saved. The file
+is read, checked and located batch by batch while the batches before it are written by the bulk path
 (``linli.integrations.bulk.cases_bulk_write``), all in one transaction: after the first error nothing more
 is written, the check runs on to the end of the file so the report lists every error, and the transaction
 is rolled back. Orders already imported (same 工单编号, channel ``hotline``) are skipped, so re-importing
@@ -24,12 +24,15 @@ from linli.cases.contact import phone_mask
 from linli.cases.models import CaseKind, Category, Channel, Rating, Status
 from linli.cases.services.submit import TEXT_MAX
 from linli.integrations.bulk import BulkCase, PlaceIndex, Step, cases_bulk_write, places_locate
-from linli.integrations.hotline.read import CellError, FileError, Sheet, read_file
+from linli.integrations.hotline.read import COLUMNS, CellError, FileError, Sheet, read_file
 from linli.places.locator import get_locator
 
 _PHONE = re.compile(r"^\+?[0-9][0-9\- ]{4,19}$")
 _PHONE_SPACING = re.compile(r"[\s\-]")
 _ORDER = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+# C0 control characters other than tab, line feed and carriage return: invisible in the hotline's own
+# screens and ours, and PostgreSQL refuses NUL in text outright (the COPY would fail mid-import).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 DATE_FORMATS = (
     "%Y-%m-%d %H:%M:%S",
     "%Y-%m-%d %H:%M",
@@ -215,8 +218,14 @@ class _Check:
     def _row(self, number: int, values: list[Any]) -> dict[str, Any]:
         """One row's values checked; each problem is an error of its row and column."""
         err = self._err
+        cells = [v if type(v) is str else _text(v) for v in values]
+        if _CONTROL.search("".join(cells)):  # one search per row; per column only when something is there
+            for column, cell in zip(COLUMNS, cells, strict=True):
+                if _CONTROL.search(cell):
+                    message = f"{column}含有不可见的控制字符,请删除后重新导出"
+                    err(number, column, "invalid_characters", message)
         (order, _called, kind_cell, category_cell, text, address, lng_cell, lat_cell, name, phone_cell,
-         state, finished_cell, rating_text) = [v if type(v) is str else _text(v) for v in values]  # fmt: skip
+         state, finished_cell, rating_text) = cells  # fmt: skip
         if not _ORDER.match(order):
             err(number, "工单编号", "invalid_order_id", "工单编号为空或含有字母、数字、-、_ 以外的字符")
         elif order in self.seen:

@@ -186,6 +186,32 @@ def test_the_command_imports_a_file_and_fails_loudly_on_errors(
     assert "第2行" in err.getvalue() and Case.objects.count() == 1
 
 
+def test_control_characters_in_a_cell_are_a_row_error_and_nothing_is_saved(district: SmallDistrict) -> None:
+    # given a file whose third order has a NUL in its text (PostgreSQL refuses NUL in text) and whose
+    # fourth has other C0 controls in the address and the caller's name; tabs and line breaks are fine
+    rows = [
+        _row(district, "N1", 诉求内容="第一行\n第二行\t缩进\r\n完"),
+        _row(district, "N2"),
+        _row(district, "N3", 诉求内容="井盖\x00缺失"),
+        _row(district, "N4", 地址="人民路\x0712号", 联系人="李\x1b四"),
+    ]
+    # when
+    report = hotline_import(data=_csv(rows), filename="nul.csv")
+    # then each such cell is an error of its row and column, and nothing was written
+    assert not report.ok and report.created == 0 and report.rows == 4 and report.file_error == ""
+    assert [(e.row, e.column, e.code) for e in report.errors] == [
+        (4, "诉求内容", "invalid_characters"),
+        (5, "地址", "invalid_characters"),
+        (5, "联系人", "invalid_characters"),
+    ]
+    assert "诉求内容" in report.errors[0].message
+    assert Case.objects.count() == 0 and CaseEvent.objects.count() == 0
+    # and without the bad rows the same file imports, the tab and line breaks kept
+    good = hotline_import(data=_csv(rows[:2]), filename="nul.csv")
+    assert good.ok and good.created == 2
+    assert Case.objects.get(external_id="N1").text == "第一行\n第二行\t缩进\r\n完"
+
+
 @pytest.mark.parametrize(
     "text",
     [
