@@ -1,6 +1,6 @@
 from django.urls import path
 
-from linli.cases.views import maps, posters, public, resident, workbench
+from linli.cases.views import hotline, maps, posters, public, resident, workbench
 
 app_name = "cases"
 urlpatterns = [
@@ -22,6 +22,7 @@ urlpatterns = [
     # staff workbench (desktop)
     path("wb/", workbench.queue, name="workbench"),
     path("wb/new/", workbench.intake, name="intake"),
+    path("wb/import/", hotline.hotline_upload, name="hotline_import"),
     path("wb/bulk-assign/", workbench.bulk_assign, name="bulk_assign"),
     path("wb/overdue/", workbench.overdue, name="overdue"),
     path("wb/map/", maps.staff_map, name="map"),

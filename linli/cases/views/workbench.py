@@ -50,6 +50,7 @@ from linli.cases.views.access import (
     user_of,
 )
 from linli.cases.views.actions import RUNNERS, SPEC_BY_KEY, ActionSpec, Pickers, build_form, specs_allowed
+from linli.cases.views.hotline import may_import
 from linli.places.models import Grid
 from linli.security.masking import mask_name, mask_phone
 from linli.security.reveal import RevealError, may_reveal, pii_reveal
@@ -114,6 +115,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "bulk": bulk,
         "bulk_units": units_for_user(user, Capability.CASES_ASSIGN) if bulk else [],
         "can_intake": user_has_capability(user, Capability.CASES_INTAKE),
+        "can_import": may_import(user),
         "ignored_filters": ignored,
     }
     if is_htmx(request) and request.headers.get("HX-Target") == "queue-results":
