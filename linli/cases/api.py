@@ -283,8 +283,7 @@ def attachment(request: HttpRequest, case_id: int, attachment_id: int) -> Any:
     row = CaseAttachment.objects.select_related("case").filter(pk=attachment_id, case_id=case_id).first()
     if row is None:
         raise Http404
-    public = row.is_public and row.case.is_public and row.case.status_category == StatusCategory.DONE
-    if not (public or case_may_view(user, row.case)):
+    if not (selectors.attachment_is_public(row) or case_may_view(user, row.case)):
         raise Http404
     return serve_upload(request, row.file.name, allowed=True)
 

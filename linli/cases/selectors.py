@@ -21,6 +21,7 @@ from linli.cases.models import (
     SOLVED_STATUSES,
     TRIAGE_CLOCK_STATUSES,
     Case,
+    CaseAttachment,
     CaseEvent,
     CaseKind,
     Category,
@@ -365,6 +366,13 @@ def public_cell_range(low: float, high: float) -> tuple[float, float]:
     a box a hair at a time can no longer find where a case really is.
     """
     return public_round(low) - PUBLIC_CELL / 2, public_round(high) + PUBLIC_CELL / 2
+
+
+def attachment_is_public(attachment: CaseAttachment) -> bool:
+    """The 公示 rule for a photo, as ``cases_public`` has it for the case: marked public, on a public case
+    that is solved (a case closed unresolved is not on the public page, nor are its photos)."""
+    case = attachment.case
+    return attachment.is_public and case.is_public and case.status in SOLVED_STATUSES
 
 
 def public_title(case: Case) -> str:

@@ -270,3 +270,18 @@ def test_a_refused_note_comes_back_in_the_box(world: World) -> None:
     html = answer.content.decode()
     assert answer.status_code == 400 and "说明不能超过" in html
     assert long_note[:1000] in html
+
+
+def test_my_cases_are_paged_so_none_is_out_of_reach(world: World) -> None:
+    for _ in range(23):
+        submit(world, grid=0)
+    c = client_for(world.resident)
+    first = c.get("/cases/mine/").content.decode()
+    second = c.get("/cases/mine/", {"page": 2}).content.decode()
+    numbers = list(
+        Case.objects.filter(reporter=world.resident)
+        .order_by("-created_at", "-id")
+        .values_list("number", flat=True)
+    )
+    assert all(n in first for n in numbers[:20]) and numbers[20] not in first
+    assert all(n in second for n in numbers[20:]) and "1 / 2" not in second and "2 / 2" in second

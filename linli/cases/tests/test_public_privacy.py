@@ -81,3 +81,22 @@ def test_the_published_result_masks_numbers(world: World) -> None:
         body = Client().get(url).content.decode()
         assert "13912345678" not in body and "110101199003078515" not in body, url
         assert "139****5678" in body, url
+
+
+def test_a_public_photo_is_public_only_while_its_case_is_on_the_public_page(world: World) -> None:
+    from linli.cases.models import CaseAttachment
+    from linli.cases.services import case_close_unresolved
+    from linli.cases.tests.test_attachments import jpeg_with_gps
+
+    solved = submit(world, grid=0, kind="inquiry", photos=[jpeg_with_gps()])
+    unresolved = submit(world, grid=0, kind="inquiry", photos=[jpeg_with_gps()])
+    case_answer(case_id=solved.pk, actor=world.secretary0, result_text="已答复")
+    case_close_unresolved(case_id=unresolved.pk, actor=world.secretary0, note="历史遗留")
+    CaseAttachment.objects.update(is_public=True)
+    Case.objects.update(is_public=True)
+    stranger = client_for(world.resident2)
+    for case, expected in ((solved, 200), (unresolved, 404)):
+        att = CaseAttachment.objects.get(case=case)
+        assert stranger.get(f"/api/cases/{case.pk}/attachments/{att.pk}").status_code == expected
+        page = Client().get(f"/cases/public/{case.pk}/photos/{att.pk}/")
+        assert page.status_code in ((200, 302) if expected == 200 else (404,))

@@ -37,6 +37,7 @@ from linli.cases.views.access import (
     id_param,
     json_error,
     key_reused,
+    paginate,
     user_of,
     wants_json,
 )
@@ -337,8 +338,11 @@ def mine(request: HttpRequest) -> HttpResponse:
     user = _current_user(request)
     if user is None:
         return redirect_to_login(request.get_full_path(), login_url=reverse("accounts:phone_login"))
-    cases = list(selectors.cases_mine(user)[:100])
-    return render(request, "cases/mine_list.html", {"cases": cases})
+    page = paginate(request, selectors.cases_mine(user), MINE_PER_PAGE)
+    return render(request, "cases/mine_list.html", {"cases": list(page.object_list), "page": page})
+
+
+MINE_PER_PAGE = 20  # a phone screen's worth; older cases on the next pages
 
 
 RATE_ACTIONS = ("rate", "reopen", "send_to_review")

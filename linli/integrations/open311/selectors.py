@@ -16,6 +16,7 @@ from django.db.models import Prefetch, QuerySet
 from django.urls import reverse
 
 from linli.cases.models import (
+    SOLVED_STATUSES,
     STATUS_INFO,
     Case,
     CaseAttachment,
@@ -151,7 +152,7 @@ def request_get(service_request_id: str) -> Case | None:
 
 def _media_url(case: Case, base: str) -> str:
     photos: Sequence[CaseAttachment] = getattr(case, "public_photos", ())
-    if not photos or case.status_category != StatusCategory.DONE:
+    if not photos or case.status not in SOLVED_STATUSES:
         return ""  # photos are shown publicly only with a solved, published case (the 公示 rule)
     return base + reverse("cases:public_photo", args=[case.pk, photos[0].pk])
 
