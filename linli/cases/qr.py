@@ -147,6 +147,13 @@ def _people_registry(building: Region) -> list[PosterPerson]:
 
 
 def poster_people(building: Region) -> list[PosterPerson]:
+    """The 三亮 people of a building: the people registry's card (stewards and grid workers with their duty
+    phones); where the registry names no grid worker for the grid, the grid's workers from their
+    memberships (names only) — a poster never goes without its grid worker."""
     if _PROVIDERS:
         return [person for provider in _PROVIDERS for person in provider(building)]
-    return _people_registry(building) or _grid_workers(building)
+    registry = _people_registry(building)
+    grid_worker = str(Role.GRID_WORKER.label)
+    if any(person.role == grid_worker for person in registry):
+        return registry
+    return [*_grid_workers(building), *registry]

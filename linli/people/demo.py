@@ -425,6 +425,31 @@ def _seed_stewards(grid: Grid, buildings: list[Region], rng: random.Random, now:
     return count + 2
 
 
+def _register_grid_workers(*, rng: random.Random, now: dt.datetime) -> int:
+    """Every grid's worker on the 三亮 register with a duty phone, in the communities not seeded in full
+    too: the building posters of the whole district show whom to call (the card, linli.cases.qr)."""
+    registered = set(Steward.objects.filter(kind=StewardKind.GRID_WORKER).values_list("grid_id", flat=True))
+    count = 0
+    for grid in Grid.objects.exclude(pk__in=registered).select_related("community").order_by("code"):
+        worker = _worker_of(grid)
+        if worker is None or grid.community is None:
+            continue
+        with transaction.atomic():
+            _steward(
+                grid,
+                StewardKind.GRID_WORKER,
+                StewardStatus.ACTIVE,
+                worker.display_name or _name(rng),
+                f"{grid.name}网格员:入户走访、巡查报事、代办服务",
+                _phone(rng),
+                now,
+                user=worker,
+                organisation=f"{grid.community.name}党委",
+            )
+        count += 1
+    return count
+
+
 def people_seed_demo(*, communities: tuple[str, ...] = COMMUNITIES) -> PeopleDemoResult:
     started = time.perf_counter()
     today, now = timezone.localdate(), timezone.now()
@@ -440,5 +465,6 @@ def people_seed_demo(*, communities: tuple[str, ...] = COMMUNITIES) -> PeopleDem
             for grid in Grid.objects.filter(community=community).select_related("community").order_by("code"):
                 for i, n in enumerate(_seed_grid(grid, rng, today, now, used)):
                     totals[i] += n
+    totals[3] += _register_grid_workers(rng=random.Random(f"{SEED}:grid-workers"), now=now)  # noqa: S311
     households, residents, care, stewards = totals
     return PeopleDemoResult(households, residents, care, stewards, seconds=time.perf_counter() - started)

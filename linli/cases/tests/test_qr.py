@@ -164,3 +164,19 @@ def test_the_poster_shows_the_active_stewards_of_the_people_registry_with_duty_p
     html = client_for(world.secretary0).get(f"/cases/wb/qr/{building.pk}/").content.decode()
     assert "赵红" in html and "13700001111" in html and "红色小管家" in html
     assert "孙申请" not in html
+    # The registry names no grid worker for this grid: the grid's worker (membership) is on it all the same.
+    world.grid0.display_name = "李网格"
+    world.grid0.save(update_fields=["display_name"])
+    html = client_for(world.secretary0).get(f"/cases/wb/qr/{building.pk}/").content.decode()
+    assert "李网格" in html and "赵红" in html
+    # Once registered with a duty phone, the registry's entry is shown (with the phone), not the fallback.
+    Steward.objects.create(
+        kind=StewardKind.GRID_WORKER,
+        name="李网格",
+        duty_phone="13700002222",
+        status=StewardStatus.ACTIVE,
+        grid=building.grid,
+        **common,
+    )
+    html = client_for(world.secretary0).get(f"/cases/wb/qr/{building.pk}/").content.decode()
+    assert html.count("李网格") == 1 and "13700002222" in html
