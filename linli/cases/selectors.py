@@ -352,6 +352,26 @@ def cases_nearby_similar(
     return found[:limit]
 
 
+def cases_similar_in_community(
+    *, community_id: int, category_id: int, days: int = 30, limit: int = 5, now: datetime | None = None
+) -> list[tuple[Case, float | None]]:
+    """For a report with an address only (no point): open public cases of the same category in the same
+    community, newest first (no distance to give)."""
+    now = now or timezone.now()
+    qs = (
+        Case.objects.filter(
+            status_category=StatusCategory.OPEN,
+            is_public=True,
+            community_id=community_id,
+            category_id=category_id,
+            created_at__gte=now - timedelta(days=days),
+        )
+        .select_related("category")
+        .order_by("-created_at", "-id")
+    )
+    return [(case, None) for case in qs[:limit]]
+
+
 PUBLIC_CELL = 0.001  # degrees: what the public learns of a case's point (~100 m)
 
 

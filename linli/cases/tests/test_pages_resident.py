@@ -285,3 +285,19 @@ def test_my_cases_are_paged_so_none_is_out_of_reach(world: World) -> None:
     )
     assert all(n in first for n in numbers[:20]) and numbers[20] not in first
     assert all(n in second for n in numbers[20:]) and "1 / 2" not in second and "2 / 2" in second
+
+
+def test_an_address_only_report_is_offered_the_same_problem_in_its_community(world: World) -> None:
+    community = world.d.communities[0]
+    existing = submit(world, grid=0, category_id=category("road.streetlight").pk, reporter=world.resident2)
+    assert existing.community_id == community.pk and existing.is_public
+    c = client_for(world.resident)
+    data = form_data(world, lat="", lng="", community=community.pk, address="人民路口")
+    answer = c.post(REPORT, data, **JSON)
+    assert answer.status_code == 409, answer.content
+    [row] = answer.json()["nearby"]
+    assert row["number"] == existing.number and row["distance_m"] is None
+    page = c.post(REPORT, data)
+    assert page.status_code == 409 and "同社区" in page.content.decode()
+    filed = c.post(REPORT, {**data, "confirm_new": "1"}, **JSON).json()
+    assert filed["created"] and Case.objects.count() == 2

@@ -142,11 +142,24 @@ def _already_filed(user: User | None, channel: str, key: str) -> bool:
 
 
 def nearby_rows(
-    *, lat: float, lng: float, category_id: int | None, user: User | None, leaves: list[CategoryLeaf]
+    *,
+    lat: float | None,
+    lng: float | None,
+    category_id: int | None,
+    user: User | None,
+    leaves: list[CategoryLeaf],
+    community_id: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Open public cases of the category within 100 m, as anyone may see them (no resident's words)."""
+    """Open public cases of the category within 100 m, as anyone may see them (no resident's words); for
+    an address-only report (no point), those of the category in the chosen community."""
     names = {leaf.id: leaf.name for leaf in leaves}
-    found = selectors.cases_nearby_similar(lat=lat, lng=lng, category_id=category_id)
+    found: list[tuple[Case, float | None]]
+    if lat is not None and lng is not None:
+        found = list(selectors.cases_nearby_similar(lat=lat, lng=lng, category_id=category_id))
+    elif community_id is not None and category_id is not None:
+        found = selectors.cases_similar_in_community(community_id=community_id, category_id=category_id)
+    else:
+        found = []
     following: set[int] = set()
     if user is not None and found:
         ids = [case.pk for case, _d in found]
@@ -161,7 +174,7 @@ def nearby_rows(
                 "number": case.number,
                 "category": names.get(case.category_id or 0, ""),
                 "status": str(Status(case.status).label),
-                "distance_m": round(distance),
+                "distance_m": round(distance) if distance is not None else None,  # None: same community
                 "followers": case.follower_count,
                 "created": case.created_at.date().isoformat(),
                 "own": user is not None and case.reporter_id == user.pk,
@@ -226,8 +239,11 @@ def _report_post(request: HttpRequest) -> HttpResponse:
     lat, lng = d["lat"], d["lng"]
     if lat is None and building is not None and building.lat is not None:
         lat, lng = building.lat, building.lng
-    if not d["confirm_new"] and lat is not None and lng is not None:
-        nearby = nearby_rows(lat=lat, lng=lng, category_id=d["category"], user=user, leaves=leaves)
+    community_only = d["community"] if building is None and lat is None else None
+    if not d["confirm_new"] and (lat is not None or community_only is not None):
+        nearby = nearby_rows(
+            lat=lat, lng=lng, category_id=d["category"], user=user, leaves=leaves, community_id=community_only
+        )
         # Checked after the nearby query, not before: a concurrent copy of this very report (a double tap)
         # that committed in between shows up nearby and, by then, is seen here too, so the retry gets the
         # first case instead of being offered its own report as a "similar" one.

@@ -363,7 +363,11 @@
       var text = el("span");
       text.appendChild(el("strong", "", row.category));
       text.appendChild(
-        document.createTextNode(" · " + row.status + " · " + row.distance_m + d.msgMeters + " · " + row.followers + d.msgFollowers)
+        document.createTextNode(
+          " · " + row.status + " · " +
+            (row.distance_m === null || row.distance_m === undefined ? d.msgSameCommunity : row.distance_m + d.msgMeters) +
+            " · " + row.followers + d.msgFollowers
+        )
       );
       text.appendChild(el("br"));
       text.appendChild(el("span", "muted small", row.number + " · " + row.created));
