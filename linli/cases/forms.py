@@ -122,9 +122,18 @@ class IntakeForm(forms.Form):
         data = super().clean() or {}
         if data.get("channel") != Channel.GRID_PATROL and not (data.get("contact_phone") or "").strip():
             self.add_error("contact_phone", _("窗口和热线登记请留下群众的联系电话,以便回访"))
-        if (data.get("lat") is None) != (data.get("lng") is None):
+        # Only about what was given: a value already refused by its own field (a typo in 纬度, a community
+        # outside the list) is not also reported as missing.
+        refused = set(self.errors)
+        if not refused & {"lat", "lng"} and (data.get("lat") is None) != (data.get("lng") is None):
             self.add_error("lat", _("经纬度需同时填写"))
-        if data.get("lat") is None and data.get("community") is None and not data.get("address"):
+        given = refused & {"lat", "lng", "community", "address"}
+        if (
+            not given
+            and data.get("lat") is None
+            and data.get("community") is None
+            and not data.get("address")
+        ):
             self.add_error("community", _("请选择社区、填写地址或坐标"))
         return data
 

@@ -395,3 +395,25 @@ def test_intake_by_a_point_outside_the_clerks_area_is_refused(world: World) -> N
     own_lat, own_lng = grid_point(world.d, 0)
     ok = c.post("/cases/wb/new/", {**data, "lat": own_lat, "lng": own_lng})
     assert ok.status_code == 302 and Case.objects.count() == 1
+
+
+def test_intake_says_only_what_is_wrong(world: World) -> None:
+    c = client_for(world.window0)
+    base = {
+        "channel": Channel.WINDOW,
+        "category": category("city.litter").pk,
+        "kind": "",
+        "text": "楼道堆物",
+        "contact_name": "王大妈",
+        "contact_phone": "13812345678",
+        "idempotency_key": "window-key-msg-01",
+    }
+    typo = c.post("/cases/wb/new/", {**base, "lat": "31.4x", "lng": "104.66"}).content.decode()
+    assert "经纬度需同时填写" not in typo and "请选择社区、填写地址或坐标" not in typo
+    assert world.d.communities[-1].pk != world.d.communities[0].pk
+    refused = c.post("/cases/wb/new/", {**base, "community": world.d.communities[-1].pk})
+    foreign = refused.content.decode()
+    assert refused.status_code == 400 and "请选择社区、填写地址或坐标" not in foreign
+    nothing = c.post("/cases/wb/new/", base).content.decode()
+    assert "请选择社区、填写地址或坐标" in nothing
+    assert not Case.objects.exists()
