@@ -301,3 +301,12 @@ def test_an_address_only_report_is_offered_the_same_problem_in_its_community(wor
     assert page.status_code == 409 and "同社区" in page.content.decode()
     filed = c.post(REPORT, {**data, "confirm_new": "1"}, **JSON).json()
     assert filed["created"] and Case.objects.count() == 2
+
+
+def test_the_plain_form_says_when_chosen_photos_must_be_chosen_again(world: World) -> None:
+    c = client_for(world.resident)
+    photo = SimpleUploadedFile("p.jpg", jpeg_with_gps((400, 300)), content_type="image/jpeg")
+    answer = c.post(REPORT, {**form_data(world, text=""), "photos": [photo]})
+    assert answer.status_code == 400 and "已选择的照片未保存,请重新选择后再提交" in answer.content.decode()
+    plain = c.post(REPORT, form_data(world, text=""))
+    assert "已选择的照片未保存" not in plain.content.decode()

@@ -220,6 +220,9 @@ def _report_post(request: HttpRequest) -> HttpResponse:
                 )
             first = next(iter(errors.values()), [_("提交失败,请检查后重试")])[0]
             return json_error(first, errors=errors)
+        if photos:
+            # A browser cannot put chosen files back into a re-shown form: say so instead of dropping them.
+            page_errors["photos"].append(_("已选择的照片未保存,请重新选择后再提交"))
         return _render_report(
             request,
             form,
