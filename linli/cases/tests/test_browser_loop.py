@@ -24,26 +24,10 @@ from linli.accounts.tests.factories import PASSWORD
 from linli.cases.models import Case, CaseAttachment, Status
 from linli.cases.qr import building_qr_path
 from linli.cases.tests.factories import build_world, category
+from linli.core.tests.browser import CHROMIUM, CHROMIUM_ARGS, CSP_WATCH, chromium_required
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PHONE = {"width": 375, "height": 812}
 DESKTOP = {"width": 1280, "height": 900}
-# Injected before any page script: every CSP violation is recorded (as in security/tests/test_headers_csp).
-WATCH = """
-window.__csp = [];
-document.addEventListener('securitypolicyviolation', (e) => {
-  window.__csp.push(e.violatedDirective + ' ' + (e.blockedURI || '') + ' ' + (e.sourceFile || '') + ':' + e.lineNumber);
-});
-"""
 
 pytestmark = pytest.mark.browser
 
@@ -68,8 +52,7 @@ def big_photo() -> bytes:
 def test_a_resident_reports_by_qr_code_and_the_loop_closes_in_a_browser(
     live_server: Any, transactional_db: None, settings: Any, tmp_path: Path
 ) -> None:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `apt-get install -y chromium` (`make test` does it)")
+    chromium_required()
     from playwright.sync_api import expect, sync_playwright
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -110,7 +93,7 @@ def test_a_resident_reports_by_qr_code_and_the_loop_closes_in_a_browser(
 
     def staff_context(browser: Any, username: str) -> Any:
         context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
-        context.add_init_script(WATCH)
+        context.add_init_script(CSP_WATCH)
         page = context.new_page()
         page.set_default_timeout(15_000)
         watch(page)
@@ -129,7 +112,7 @@ def test_a_resident_reports_by_qr_code_and_the_loop_closes_in_a_browser(
             phone.add_cookies(
                 [{"name": django_settings.SESSION_COOKIE_NAME, "value": session_cookie, "url": origin}]
             )
-            phone.add_init_script(WATCH)
+            phone.add_init_script(CSP_WATCH)
             page = phone.new_page()
             page.set_default_timeout(15_000)
             watch(page)
@@ -225,8 +208,7 @@ def test_a_resident_reports_by_qr_code_and_the_loop_closes_in_a_browser(
 def test_the_report_page_locates_the_phone_offers_me_too_and_loads_the_map_on_demand(
     live_server: Any, transactional_db: None, settings: Any, tmp_path: Path
 ) -> None:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `apt-get install -y chromium` (`make test` does it)")
+    chromium_required()
     from playwright.sync_api import expect, sync_playwright
 
     from linli.cases.tests.factories import grid_point, submit
@@ -256,7 +238,7 @@ def test_the_report_page_locates_the_phone_offers_me_too_and_loads_the_map_on_de
             context.add_cookies(
                 [{"name": django_settings.SESSION_COOKIE_NAME, "value": cookie, "url": origin}]
             )
-            context.add_init_script(WATCH)
+            context.add_init_script(CSP_WATCH)
             page = context.new_page()
             page.set_default_timeout(15_000)
             page.on("pageerror", lambda exc: errors.append(str(exc)))

@@ -14,18 +14,9 @@ import pytest
 
 from linli.accounts.roles import Role
 from linli.accounts.tests.factories import PASSWORD, staff_with_role
+from linli.core.tests.browser import CHROMIUM, CHROMIUM_ARGS
 from linli.places.tests.factories import build_small_district
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PHONE = {"width": 375, "height": 812}
 DESKTOP = {"width": 1280, "height": 800}
 

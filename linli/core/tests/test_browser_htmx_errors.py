@@ -16,26 +16,10 @@ import pytest
 from linli.accounts.roles import Role
 from linli.accounts.tests.factories import PASSWORD, staff_with_role
 from linli.cases.tests.factories import case_rules_ensure
+from linli.core.tests.browser import CHROMIUM, CHROMIUM_ARGS, CSP_WATCH, chromium_required
 from linli.places.tests.factories import build_small_district
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 DESKTOP = {"width": 1280, "height": 900}
-# Injected before any page script: every CSP violation is recorded (as in cases/tests/test_browser_loop).
-WATCH = """
-window.__csp = [];
-document.addEventListener('securitypolicyviolation', (e) => {
-  window.__csp.push(e.violatedDirective + ' ' + (e.blockedURI || '') + ' ' + (e.sourceFile || '') + ':' + e.lineNumber);
-});
-"""
 # An htmx POST from the page, as a case action button sends it (the CSRF header comes from linli.js).
 # Only htmx.ajax returns a promise (rejected when the connection drops); requests htmx sends for an
 # element have none, so the page sees no unhandled rejection there either.
@@ -49,8 +33,7 @@ pytestmark = pytest.mark.browser
 def test_failed_htmx_requests_show_one_dismissible_chinese_banner(
     live_server: Any, transactional_db: None, settings: Any
 ) -> None:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `apt-get install -y chromium` (`make test` does it)")
+    chromium_required()
     from playwright.sync_api import expect, sync_playwright
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -72,7 +55,7 @@ def test_failed_htmx_requests_show_one_dismissible_chinese_banner(
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
-            context.add_init_script(WATCH)
+            context.add_init_script(CSP_WATCH)
             page = context.new_page()
             page.set_default_timeout(15_000)
             page.on("pageerror", lambda exc: page_errors.append(str(exc)))

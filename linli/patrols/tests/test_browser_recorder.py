@@ -7,25 +7,16 @@ Geolocation is emulated (``context.set_geolocation``); going offline is ``contex
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from linli.accounts.roles import Role
 from linli.accounts.tests.factories import PASSWORD, staff_with_role
+from linli.core.tests.browser import CHROMIUM, CHROMIUM_ARGS, chromium_required
 from linli.patrols.models import Patrol, PatrolPoint, PatrolStatus
 from linli.patrols.tests.walks import STREET_LAT, m_to_deg
 from linli.places.tests.factories import LNG0, build_small_district
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-]
 
 pytestmark = pytest.mark.browser
 
@@ -33,8 +24,7 @@ pytestmark = pytest.mark.browser
 def test_a_patrol_recorded_through_an_outage_and_a_reload_arrives_whole(
     live_server: Any, transactional_db: None, settings: Any
 ) -> None:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `apt-get install -y chromium` (`make test` does it)")
+    chromium_required()
     from playwright.sync_api import sync_playwright
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

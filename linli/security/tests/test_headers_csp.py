@@ -19,6 +19,7 @@ from django.test import Client
 
 from linli.accounts.roles import Role
 from linli.accounts.tests.factories import PASSWORD, UserFactory, staff_with_role
+from linli.core.tests.browser import CHROMIUM, CHROMIUM_ARGS, CSP_WATCH, chromium_required
 from linli.places.tests.factories import SmallDistrict
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -163,31 +164,21 @@ def test_production_passes_the_deployment_checklist_and_turns_on_what_developmen
 
 
 # --- a real browser: 0 CSP violations -----------------------------------------------------------
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-]
 # Injected before any page script: every CSP violation and any payload that runs is recorded.
-WATCH = """
-window.__csp = [];
-document.addEventListener('securitypolicyviolation', (e) => {
-  window.__csp.push(e.violatedDirective + ' ' + (e.blockedURI || '') + ' ' + (e.sourceFile || '') + ':' + e.lineNumber);
-});
+WATCH = (
+    CSP_WATCH
+    + """
 window.__xss = 0;
 window.alert = () => { window.__xss += 1; };
 """
+)
 
 
 @pytest.mark.browser
 def test_a_browser_sees_no_csp_violation_and_runs_no_payload(
     live_server: Any, transactional_db: None, settings: Any
 ) -> None:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `apt-get install -y chromium` (`make test` does it)")
+    chromium_required()
     from playwright.sync_api import sync_playwright
 
     from linli.places.models import Grid
