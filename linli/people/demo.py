@@ -370,21 +370,26 @@ def _steward(
     return steward
 
 
+def _grid_worker_steward(grid: Grid, worker: User, rng: random.Random, now: dt.datetime) -> Steward:
+    """The grid's worker on the 三亮 register: active, with a duty phone."""
+    return _steward(
+        grid,
+        StewardKind.GRID_WORKER,
+        StewardStatus.ACTIVE,
+        worker.display_name or _name(rng),
+        f"{grid.name}网格员:入户走访、巡查报事、代办服务",
+        _phone(rng),
+        now,
+        user=worker,
+        organisation=f"{grid.community.name}党委",
+    )
+
+
 def _seed_stewards(grid: Grid, buildings: list[Region], rng: random.Random, now: dt.datetime) -> int:
     count = 0
     worker = _worker_of(grid)
     if worker is not None:
-        _steward(
-            grid,
-            StewardKind.GRID_WORKER,
-            StewardStatus.ACTIVE,
-            worker.display_name or _name(rng),
-            f"{grid.name}网格员:入户走访、巡查报事、代办服务",
-            _phone(rng),
-            now,
-            user=worker,
-            organisation=f"{grid.community.name}党委",
-        )
+        _grid_worker_steward(grid, worker, rng, now)
         count += 1
     by_estate: dict[int, list[Region]] = {}
     for building in buildings:
@@ -435,17 +440,7 @@ def _register_grid_workers(*, rng: random.Random, now: dt.datetime) -> int:
         if worker is None or grid.community is None:
             continue
         with transaction.atomic():
-            _steward(
-                grid,
-                StewardKind.GRID_WORKER,
-                StewardStatus.ACTIVE,
-                worker.display_name or _name(rng),
-                f"{grid.name}网格员:入户走访、巡查报事、代办服务",
-                _phone(rng),
-                now,
-                user=worker,
-                organisation=f"{grid.community.name}党委",
-            )
+            _grid_worker_steward(grid, worker, rng, now)
         count += 1
     return count
 

@@ -20,8 +20,7 @@ from linli.accounts.models import User
 from linli.accounts.roles import Capability
 from linli.cases.views.access import staff_view, user_of
 from linli.core.scoping import scope_for
-from linli.integrations.hotline.services import hotline_import
-from linli.security.audit import audit_record
+from linli.integrations.hotline.services import hotline_import, hotline_import_audit
 from linli.security.denials import ScopeDenied
 
 MAX_BYTES = 20 * 1024 * 1024  # a district's export of several months; larger files go through the command
@@ -58,22 +57,7 @@ def hotline_upload(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         report = hotline_import(data=upload.read(), filename=upload.name)
-        audit_record(
-            action="data.import",
-            actor=user,
-            obj=None,
-            object_type="cases.case",
-            result="ok" if report.ok else "failed",
-            data={
-                "source": "hotline",
-                "file": upload.name[:100],
-                "rows": report.rows,
-                "created": report.created,
-                "skipped": report.skipped,
-                "errors": len(report.errors),
-            },
-            request=request,
-        )
+        hotline_import_audit(report, filename=upload.name, actor=user, request=request)
         if report.ok:
             messages.success(
                 request,

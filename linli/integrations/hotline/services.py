@@ -125,6 +125,30 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
 
+def hotline_import_audit(
+    report: ImportReport, *, filename: str, actor: Any = None, request: Any = None
+) -> None:
+    """The ``data.import`` audit row of one import, from the screen (with its uploader) or the command."""
+    from linli.security.audit import audit_record
+
+    audit_record(
+        action="data.import",
+        actor=actor,
+        obj=None,
+        object_type="cases.case",
+        result="ok" if report.ok else "failed",
+        data={
+            "source": "hotline",
+            "file": filename[:100],
+            "rows": report.rows,
+            "created": report.created,
+            "skipped": report.skipped,
+            "errors": len(report.errors),
+        },
+        request=request,
+    )
+
+
 def hotline_import(*, data: bytes, filename: str, now: datetime | None = None) -> ImportReport:
     """Import a CSV/XLSX export; nothing is written unless every row is valid.
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from linli.integrations.hotline.services import hotline_import
+from linli.integrations.hotline.services import hotline_import, hotline_import_audit
 
 
 class Command(BaseCommand):
@@ -24,23 +24,7 @@ class Command(BaseCommand):
             raise CommandError(f"文件不存在:{path}")
         started = time.perf_counter()
         report = hotline_import(data=path.read_bytes(), filename=path.name)
-        from linli.security.audit import audit_record
-
-        audit_record(
-            action="data.import",
-            actor=None,
-            obj=None,
-            object_type="cases.case",
-            result="ok" if report.ok else "failed",
-            data={
-                "source": "hotline",
-                "file": path.name,
-                "rows": report.rows,
-                "created": report.created,
-                "skipped": report.skipped,
-                "errors": len(report.errors),
-            },
-        )
+        hotline_import_audit(report, filename=path.name)
         if report.file_error:
             raise CommandError(report.file_error)
         if report.errors:
