@@ -417,3 +417,23 @@ def test_intake_says_only_what_is_wrong(world: World) -> None:
     nothing = c.post("/cases/wb/new/", base).content.decode()
     assert "请选择社区、填写地址或坐标" in nothing
     assert not Case.objects.exists()
+
+
+def test_intake_says_when_chosen_photos_must_be_chosen_again(world: World) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    c = client_for(world.window0)
+    data = {
+        "channel": Channel.WINDOW,
+        "category": category("city.litter").pk,
+        "kind": "",
+        "text": "楼道堆物",
+        "contact_name": "王大妈",
+        "contact_phone": "",
+        "community": world.d.communities[0].pk,
+        "idempotency_key": "window-key-photo-1",
+    }
+    photo = SimpleUploadedFile("p.jpg", jpeg_with_gps((400, 300)), content_type="image/jpeg")
+    answer = c.post("/cases/wb/new/", {**data, "photos": [photo]})
+    assert answer.status_code == 400 and "已选择的照片未保存,请重新选择后再提交" in answer.content.decode()
+    assert "已选择的照片未保存" not in c.post("/cases/wb/new/", data).content.decode()

@@ -341,6 +341,9 @@ def intake(request: HttpRequest) -> HttpResponse:
             if selectors.case_detail_for_user(user, result.case.pk) is not None:
                 return redirect("cases:detail", case_id=result.case.pk)
             return redirect("cases:intake")
+    if form.errors and request.FILES.getlist("photos"):
+        # A browser cannot put chosen files back into a re-shown form: say so instead of dropping them.
+        form.add_error(None, _("已选择的照片未保存,请重新选择后再提交"))
     return render(request, "cases/wb/intake.html", {"form": form}, status=400 if form.errors else 200)
 
 
