@@ -78,18 +78,19 @@ def _nearby(case: Case) -> list[dict[str, Any]]:
     if case.lat is None or case.lng is None:
         return []
     found = selectors.cases_nearby_similar(lat=case.lat, lng=case.lng, category_id=case.category_id, limit=6)
-    return [
-        {
-            "id": c.pk,
-            "number": c.number,
-            "title": selectors.public_title(c),
-            "status": c.status,
-            "distance_m": d,
-            "follower_count": c.follower_count,
-        }
-        for c, d in found
-        if c.pk != case.pk
-    ][:5]
+    return [_nearby_item(c, d) for c, d in found if c.pk != case.pk][:5]
+
+
+def _nearby_item(c: Case, d: float) -> dict[str, Any]:
+    """One "me too" candidate as anyone may see it: the category as title, the distance from the public point."""
+    return {
+        "id": c.pk,
+        "number": c.number,
+        "title": selectors.public_title(c),
+        "status": c.status,
+        "distance_m": d,
+        "follower_count": c.follower_count,
+    }
 
 
 @router.post(
@@ -214,14 +215,7 @@ def nearby(
 ) -> Any:
     """Open public cases of the category within 100 m (30 days): "me too" instead of a new report."""
     return [
-        {
-            "id": c.pk,
-            "number": c.number,
-            "title": selectors.public_title(c),
-            "status": c.status,
-            "distance_m": d,
-            "follower_count": c.follower_count,
-        }
+        _nearby_item(c, d)
         for c, d in selectors.cases_nearby_similar(lat=lat, lng=lng, category_id=category_id)
     ]
 

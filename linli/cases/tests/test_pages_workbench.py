@@ -225,21 +225,29 @@ def test_bulk_assign_assigns_each_case_in_scope_and_skips_the_rest(world: World)
     assert statuses[other.pk] == Status.SUBMITTED
 
 
+def intake_data(**fields: object) -> dict[str, object]:
+    """The 代客 form as a window clerk fills it for a caller; ``fields`` adds or replaces values."""
+    return {
+        "channel": Channel.WINDOW,
+        "category": category("city.litter").pk,
+        "kind": "",
+        "text": "楼道堆物",
+        "contact_name": "王大妈",
+        "contact_phone": "13812345678",
+        **fields,
+    }
+
+
 def test_window_staff_file_a_case_for_a_resident_with_the_phone_masked(world: World) -> None:
     c = client_for(world.window0)
     page = c.get("/cases/wb/new/")
     assert page.status_code == 200 and "代客登记" in page.content.decode()
-    data = {
-        "channel": Channel.WINDOW,
-        "category": category("city.litter").pk,
-        "kind": "",
-        "text": "居民来窗口反映楼道堆物",
-        "contact_name": "王大妈",
-        "contact_phone": "13812345678",
-        "community": world.d.communities[0].pk,
-        "address": "5栋2单元",
-        "idempotency_key": "window-key-0001",
-    }
+    data = intake_data(
+        text="居民来窗口反映楼道堆物",
+        community=world.d.communities[0].pk,
+        address="5栋2单元",
+        idempotency_key="window-key-0001",
+    )
     missing = c.post("/cases/wb/new/", {**data, "contact_phone": ""})
     assert missing.status_code == 400 and "居民来窗口反映楼道堆物" in missing.content.decode()
     answer = c.post("/cases/wb/new/", data)
@@ -377,17 +385,9 @@ def test_intake_by_a_point_outside_the_clerks_area_is_refused(world: World) -> N
 
     c = client_for(world.window0)  # community 0's window
     lat, lng = grid_point(world.d, 7)  # a grid of another community
-    data = {
-        "channel": Channel.WINDOW,
-        "category": category("city.litter").pk,
-        "kind": "",
-        "text": "居民来窗口反映别处的问题",
-        "contact_name": "王大妈",
-        "contact_phone": "13812345678",
-        "lat": lat,
-        "lng": lng,
-        "idempotency_key": "window-key-point-01",
-    }
+    data = intake_data(
+        text="居民来窗口反映别处的问题", lat=lat, lng=lng, idempotency_key="window-key-point-01"
+    )
     answer = c.post("/cases/wb/new/", data)
     html = answer.content.decode()
     assert answer.status_code == 400 and "该位置不在您的辖区" in html and "居民来窗口反映别处的问题" in html
@@ -399,15 +399,7 @@ def test_intake_by_a_point_outside_the_clerks_area_is_refused(world: World) -> N
 
 def test_intake_says_only_what_is_wrong(world: World) -> None:
     c = client_for(world.window0)
-    base = {
-        "channel": Channel.WINDOW,
-        "category": category("city.litter").pk,
-        "kind": "",
-        "text": "楼道堆物",
-        "contact_name": "王大妈",
-        "contact_phone": "13812345678",
-        "idempotency_key": "window-key-msg-01",
-    }
+    base = intake_data(idempotency_key="window-key-msg-01")
     typo = c.post("/cases/wb/new/", {**base, "lat": "31.4x", "lng": "104.66"}).content.decode()
     assert "经纬度需同时填写" not in typo and "请选择社区、填写地址或坐标" not in typo
     assert world.d.communities[-1].pk != world.d.communities[0].pk
@@ -423,16 +415,9 @@ def test_intake_says_when_chosen_photos_must_be_chosen_again(world: World) -> No
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     c = client_for(world.window0)
-    data = {
-        "channel": Channel.WINDOW,
-        "category": category("city.litter").pk,
-        "kind": "",
-        "text": "楼道堆物",
-        "contact_name": "王大妈",
-        "contact_phone": "",
-        "community": world.d.communities[0].pk,
-        "idempotency_key": "window-key-photo-1",
-    }
+    data = intake_data(
+        contact_phone="", community=world.d.communities[0].pk, idempotency_key="window-key-photo-1"
+    )
     photo = SimpleUploadedFile("p.jpg", jpeg_with_gps((400, 300)), content_type="image/jpeg")
     answer = c.post("/cases/wb/new/", {**data, "photos": [photo]})
     assert answer.status_code == 400 and "已选择的照片未保存,请重新选择后再提交" in answer.content.decode()

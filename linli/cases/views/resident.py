@@ -352,6 +352,9 @@ def follow(request: HttpRequest, case_id: int) -> HttpResponse:
 
 
 # --- my cases -------------------------------------------------------------------------------------
+MINE_PER_PAGE = 20  # a phone screen's worth; older cases on the next pages
+
+
 @require_GET
 def mine(request: HttpRequest) -> HttpResponse:
     user = _current_user(request)
@@ -359,9 +362,6 @@ def mine(request: HttpRequest) -> HttpResponse:
         return redirect_to_login(request.get_full_path(), login_url=reverse("accounts:phone_login"))
     page = paginate(request, selectors.cases_mine(user), MINE_PER_PAGE)
     return render(request, "cases/mine_list.html", {"cases": list(page.object_list), "page": page})
-
-
-MINE_PER_PAGE = 20  # a phone screen's worth; older cases on the next pages
 
 
 RATE_ACTIONS = ("rate", "reopen", "send_to_review")
