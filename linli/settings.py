@@ -308,6 +308,9 @@ else:
         }
     }
 
+# Concurrent case submissions of a process share one transaction and COMMIT (linli.core.groupcommit):
+# unset = on where the database has one writer (SQLite), off on PostgreSQL; 1/0 forces it.
+LINLI_GROUP_COMMIT = env_bool("LINLI_GROUP_COMMIT") if os.environ.get("LINLI_GROUP_COMMIT") else None
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache --------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from linli.accounts.models import (
 )
 from linli.accounts.roles import ROLE_SCOPE_KIND, Role, ScopeKind
 from linli.accounts.sms import get_sms_backend
+from linli.core import fastsql
 from linli.core.fastsql import row_reader
 from linli.security.audit import audit_record
 from linli.security.crypto import blind_index, blind_index_candidates
@@ -216,9 +217,7 @@ def _token_lookup(*, digest: str, now: datetime) -> ApiToken | None:
     # The phone is decrypted only if something asks for it (deferred): no request on this path does.
     token_cols, user_cols = row_reader(ApiToken, "t"), row_reader(User, "u", defer=_TOKEN_USER_DEFER)
     sql = _token_sql(token_cols.columns(), user_cols.columns())
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [digest, connection.ops.adapt_datetimefield_value(now)])
-        row = cursor.fetchone()
+    row, _ = fastsql.execute(sql, [digest, connection.ops.adapt_datetimefield_value(now)], fetchone=True)
     if row is None:
         return None
     token = token_cols.instance(row)

@@ -48,7 +48,15 @@ from linli.cases.schemas import (
     SubmitOut,
     SupervisionStatsOut,
 )
-from linli.core.api import ApiError, CappedPagination, ErrorOut, schema_input, session_or_token
+from linli.core.api import (
+    ApiError,
+    CappedPagination,
+    ErrorOut,
+    form_input,
+    form_openapi,
+    schema_input,
+    session_or_token,
+)
 from linli.core.scoping import scope_for
 from linli.places.locator import get_locator
 from linli.places.models import Region
@@ -97,10 +105,20 @@ def _nearby_item(c: Case, d: float) -> dict[str, Any]:
     "/",
     response={200: SubmitOut, 201: SubmitOut, 400: ErrorOut, 403: ErrorOut, 422: ErrorOut, 429: ErrorOut},
     auth=session_or_token,
+    openapi_extra=form_openapi(
+        SubmitIn, files={"photos": "up to 9 photos (JPEG, PNG or HEIC, ≤ 10 MB each)"}
+    ),
 )
-def submit(request: HttpRequest, payload: Form[SubmitIn], photos: File[list[UploadedFile]] = None) -> Any:  # type: ignore[assignment]
-    """上报: a resident reports for themself; staff with cases.intake file for someone (代客)."""
+def submit(request: HttpRequest) -> Any:
+    """上报: a resident reports for themself; staff with cases.intake file for someone (代客).
+
+    The form is read by ``form_input`` (the busiest write of the platform; ninja's ``Form[...]`` and
+    ``File[...]`` parameters validate the same fields through a generated wrapper model, at several times
+    the cost); the documented body is the same ``SubmitIn`` with ``photos``.
+    """
     rate_limit_enforce(request, rule="case_submit", key="user_or_ip")  # CFG-2, as the report page
+    payload = form_input(SubmitIn, request)
+    photos = request.FILES.getlist("photos")
     user = _user(request)
     key = request.headers.get("Idempotency-Key", "") or payload.idempotency_key
     if payload.channel in STAFF_INTAKE_CHANNELS:
@@ -126,7 +144,7 @@ def submit(request: HttpRequest, payload: Form[SubmitIn], photos: File[list[Uplo
             district_id=payload.district_id,
             contact_name=payload.contact_name,
             contact_phone=payload.contact_phone,
-            photos=photos_read(photos or []),
+            photos=photos_read(photos),
             is_public=payload.is_public,
             idempotency_key=key,
         )

@@ -19,6 +19,7 @@ from django.db import connection
 from django.utils import timezone
 
 from linli.cases.models import Case, CaseNumberCounter
+from linli.core import fastsql
 
 
 def _in_transaction(name: str) -> None:
@@ -49,10 +50,8 @@ def case_number_next(*, at: datetime) -> str:
     """The next number of ``at``'s local day (the counter row stays locked until the caller commits)."""
     _in_transaction("case_number_next")
     day: date = timezone.localdate(at)
-    with connection.cursor() as cursor:
-        cursor.execute(_upsert_sql(), [day])
-        value = cursor.fetchone()[0]
-    return case_number_format(day, value)
+    row, _ = fastsql.execute(_upsert_sql(), [day], fetchone=True)
+    return case_number_format(day, row[0])
 
 
 def case_number_provisional() -> str:
@@ -71,9 +70,7 @@ def case_number_assign(*, case_id: int, at: datetime) -> str:
         f"UPDATE {cases} SET number = %s || lpad(n.last::text, {NUMBER_DIGITS}, '0') FROM n "
         f"WHERE {cases}.id = %s RETURNING {cases}.number"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [day, case_number_prefix(day), case_id])
-        row = cursor.fetchone()
+    row, _ = fastsql.execute(sql, [day, case_number_prefix(day), case_id], fetchone=True)
     if row is None:
         raise RuntimeError(f"case {case_id} is not in this transaction")
     return str(row[0])

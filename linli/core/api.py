@@ -6,12 +6,14 @@ import functools
 import operator
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
+import pydantic
 from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Schema
+from ninja.errors import ValidationError
 from ninja.pagination import PaginationBase
 from ninja.renderers import JSONRenderer
 from ninja.responses import NinjaJSONEncoder
@@ -70,6 +72,53 @@ def schema_input(schema: type[Schema], obj: Any, given: dict[str, Any] | None = 
             continue
         values[key] = value() if callable(value) else value
     return values
+
+
+S = TypeVar("S", bound=Schema)
+
+
+def form_input(schema: type[S], request: HttpRequest) -> S:
+    """``schema`` validated from the request's form fields (the last value of a repeated field), as an
+    operation's ``Form[schema]`` parameter gives it; bad values raise ninja's ``ValidationError`` with the
+    same error list (``loc`` starting with ``"form"``), which the API answers 422 ``invalid_input``."""
+    try:
+        return schema.model_validate(request.POST.dict())
+    except pydantic.ValidationError as exc:
+        errors = []
+        for error in exc.errors(include_url=False):
+            error["loc"] = ("form", *error["loc"])
+            error.pop("input", None)  # type: ignore[misc]  # the value sent is not echoed back
+            context = error.get("ctx")
+            if context and isinstance(context.get("error"), Exception):
+                context["error"] = str(context["error"])
+            errors.append(dict(error))
+        raise ValidationError(errors) from exc
+
+
+def form_openapi(schema: type[Schema], *, files: dict[str, str]) -> dict[str, Any]:
+    """The OpenAPI request body of an operation that reads ``schema`` with ``form_input`` and the named
+    file fields itself (ninja documents only parameters it parses)."""
+    body = schema.model_json_schema(ref_template="#/components/schemas/{model}")
+    properties = dict(body.get("properties", {}))
+    for name, description in files.items():
+        properties[name] = {
+            "type": "array",
+            "items": {"type": "string", "format": "binary"},
+            "description": description,
+        }
+    form = {"type": "object", "title": schema.__name__, "properties": properties}
+    if body.get("required"):
+        form["required"] = body["required"]
+    content = {"schema": form}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": content,
+                "application/x-www-form-urlencoded": content,
+            },
+        }
+    }
 
 
 class ApiError(Exception):

@@ -9,6 +9,11 @@ database vendor and then only executed. Values still go through each field's own
 datetimes, booleans and encrypted fields come back as the ORM gives them).
 
 ``pre_save`` and ``post_save`` are sent as ``save_base`` sends them, when the model has receivers.
+``execute`` runs such a statement on the driver's own cursor: Django's cursor wrapper (thread check,
+execute wrappers, ``%s`` rewritten to ``?`` for SQLite by a regular expression on every call) cost about as
+much CPU as SQLite needs to store a row. Errors are still Django's (``IntegrityError`` …), and whenever
+something watches the statements (``CaptureQueriesContext``, ``DEBUG``'s query log, an execute wrapper)
+they go through Django's cursor as every other statement does.
 What this does not do: models with their own ``save()``, database defaults and expressions as values
 (those instances fall back to ``Model.save``), multi-table inheritance, other databases than the
 default. Everything else in the code base uses the ORM.
@@ -23,6 +28,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from django.db import connections, models
+from django.db.backends.sqlite3.base import FORMAT_QMARK_REGEX
 from django.db.models import Field, Model
 from django.db.models.signals import post_save, pre_save
 
@@ -133,6 +139,37 @@ def _insert_statement(model: type[Model], with_pk: bool, vendor: str) -> _Insert
     )
 
 
+@functools.lru_cache(maxsize=128)
+def _driver_sql(sql: str, vendor: str) -> str:
+    """``sql`` in the driver's parameter style: SQLite's ``?`` for Django's ``%s`` (as Django converts it)."""
+    if vendor == "sqlite":
+        return FORMAT_QMARK_REGEX.sub("?", sql).replace("%%", "%")
+    return sql
+
+
+def execute(sql: str, params: Sequence[Any], *, fetchone: bool = False) -> tuple[Any, int | None]:
+    """Run one statement (``%s`` placeholders) on the default connection: ``(first row or None, lastrowid)``.
+
+    On the driver's cursor when the connection is open and nothing watches the statements (see the module
+    docstring), else on Django's. Errors come out as Django's either way; a transaction already broken by
+    an error refuses the statement, as Django's cursor does.
+    """
+    connection = connections["default"]
+    if connection.connection is None or connection.queries_logged or connection.execute_wrappers:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return (cursor.fetchone() if fetchone else None), getattr(cursor, "lastrowid", None)
+    connection.validate_thread_sharing()
+    connection.validate_no_broken_transaction()
+    with connection.wrap_database_errors:
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(_driver_sql(sql, connection.vendor), params)
+            return (cursor.fetchone() if fetchone else None), getattr(cursor, "lastrowid", None)
+        finally:
+            cursor.close()
+
+
 class PreparedInsert:
     """One row's INSERT with its parameters computed: prepared before the transaction, executed inside.
 
@@ -157,11 +194,9 @@ class PreparedInsert:
         if statement is None:
             obj.save(force_insert=True)
             return
-        connection = connections["default"]
-        with connection.cursor() as cursor:
-            cursor.execute(statement.sql, self.params)
-            if obj.pk is None:
-                obj.pk = cursor.fetchone()[0] if statement.returns_pk else cursor.lastrowid
+        row, lastrowid = execute(statement.sql, self.params, fetchone=statement.returns_pk)
+        if obj.pk is None:
+            obj.pk = row[0] if statement.returns_pk else lastrowid
         obj._state.adding = False
         obj._state.db = "default"
         if post_save.has_listeners(model):
@@ -215,7 +250,7 @@ class RowReader:
         return _select_list(self.alias, tuple(f.column for f in self.fields))
 
     def instance(self, row: Sequence[Any], start: int = 0) -> Model:
-        connection = connections["default"]
+        connection = connections["default"]  # the converters' argument
         values = []
         for value, (funcs, expression) in zip(row[start : start + self.width], self.converters, strict=True):
             for func in funcs:

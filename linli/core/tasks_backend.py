@@ -5,7 +5,8 @@ hottest write path; the library creates it with ``objects.create``, whose statem
 CPU than the rest of the enqueue. Same row, same values, written by ``linli.core.fastsql.insert_prepare``
 (which runs each field's ``pre_save`` and sends the model's signals, so ``enqueued_at`` and the library's
 ``run_after`` default are set as ``save`` sets them). ``row_prepare`` splits an enqueue in two: the row
-built before the caller's transaction, the arguments added and the row written inside it.
+built before the caller's transaction, the arguments added and the row written inside it, the library's
+``task_enqueued`` signal sent after it.
 Everything else — the worker, results, retries, SKIP LOCKED claiming — is the library's.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django_tasks.base import TaskResultStatus
 from django_tasks.signals import task_enqueued
 from django_tasks_db import DatabaseBackend as LibraryDatabaseBackend
 from django_tasks_db.compat import normalize_json
@@ -37,7 +39,7 @@ class PreparedTaskRow:
         from django_tasks_db.models import DBTaskResult  # at run time: the app registry loads models late
 
         backend.validate_task(task)
-        self.backend = backend
+        self.backend, self.task = backend, task
         self.row: DBTaskResult = DBTaskResult(
             id=backend._get_id(),
             args_kwargs={"args": [], "kwargs": {}},
@@ -49,13 +51,47 @@ class PreparedTaskRow:
         )
         self.insert = insert_prepare(self.row)
 
-    def enqueue(self, args: Any, kwargs: Any) -> TaskResult[Any, Any]:
-        """Write the row (in the caller's transaction) and send ``task_enqueued``, as the library does."""
+    def write(self, args: Any, kwargs: Any) -> None:
+        """Add the arguments and write the row, in the caller's transaction (once: the row's id is fixed)."""
         self.insert.set("args_kwargs", normalize_json({"args": args, "kwargs": kwargs}))
         self.insert.execute()
-        result = self.row.task_result
+
+    def announce(self) -> TaskResult[Any, Any]:
+        """The written task's result, with ``task_enqueued`` sent as the library sends it: after ``write``,
+        and best after the transaction has committed (a writer holding the lock does not build it).
+
+        The result is the one ``DBTaskResult.task_result`` gives for a new row, built from the task at
+        hand: the library's property imports the task again from its path and copies it.
+        """
+        from django_tasks_db.backend import TaskResult
+        from django_tasks_db.utils import normalize_uuid
+
+        row = self.row
+        if self.task.run_after is not None:  # the library's copy differs (its "no date" marker): its way
+            result = row.task_result
+        else:
+            result = TaskResult(
+                db_result=row,
+                task=self.task,
+                id=normalize_uuid(row.id),
+                status=TaskResultStatus.READY,
+                enqueued_at=row.enqueued_at,
+                started_at=None,
+                last_attempted_at=None,
+                finished_at=None,
+                args=row.args_kwargs["args"],
+                kwargs=row.args_kwargs["kwargs"],
+                backend=row.backend_name,
+                errors=[],
+                worker_ids=[],
+            )
         task_enqueued.send(type(self.backend), task_result=result)
         return result
+
+    def enqueue(self, args: Any, kwargs: Any) -> TaskResult[Any, Any]:
+        """``write`` then ``announce``."""
+        self.write(args, kwargs)
+        return self.announce()
 
 
 class DatabaseBackend(LibraryDatabaseBackend):

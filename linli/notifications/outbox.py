@@ -77,7 +77,7 @@ def task_enqueue_with_transaction(task: Task[Any, Any], *args: Any) -> None:
 class TaskInTransaction:
     """``task_enqueue_with_transaction`` in two steps, for a transaction that should hold its locks briefly:
     made before the transaction opens (with the queue in this database the task's row is prepared then),
-    ``enqueue(*args)`` inside it (the arguments added, the row written), once."""
+    ``enqueue(*args)`` inside it (the arguments added, the row written), once; ``announce()`` after it."""
 
     def __init__(self, task: Task[Any, Any]) -> None:
         from linli.core.tasks_backend import DatabaseBackend as ProjectBackend
@@ -88,9 +88,14 @@ class TaskInTransaction:
 
     def enqueue(self, *args: Any) -> None:
         if self.row is not None:
-            self.row.enqueue(list(args), {})
+            self.row.write(list(args), {})
         else:
             task_enqueue_with_transaction(self.task, *args)
+
+    def announce(self) -> None:
+        """After the transaction: the queue's ``task_enqueued`` signal for the row ``enqueue`` wrote."""
+        if self.row is not None:
+            self.row.announce()
 
 
 def outbox_enqueue(*, message_ids: list[int], run_after: datetime | None = None) -> None:

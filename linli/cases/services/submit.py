@@ -45,6 +45,7 @@ from linli.cases.rules_cache import case_rules
 from linli.cases.sla import deadlines_compute
 from linli.cases.transitions import case_transition
 from linli.core.fastsql import insert_prepare
+from linli.core.groupcommit import group_commit
 
 if TYPE_CHECKING:
     from linli.accounts.models import User
@@ -243,25 +244,31 @@ def case_submit(
             raise
         return SubmitResult(case=earlier, created=False)
 
+    def write() -> None:
+        if not late_number:
+            row.set("number", case_number_next(at=now))
+        row.execute()
+        event_row.set("case_id", case.pk)
+        event_row.execute()
+        uploader = reporter or filed_by
+        for image in prepared:
+            attachment_ingest(
+                case=case,
+                upload=image,
+                kind=AttachmentKind.REPORT,
+                uploaded_by_id=uploader.pk if uploader is not None else None,
+                event=event,
+            )
+        notice.enqueue(case.pk, event.pk)
+        if late_number:
+            case.number = case_number_assign(case_id=case.pk, at=now)
+
     try:
-        with transaction.atomic():
-            if not late_number:
-                row.set("number", case_number_next(at=now))
-            row.execute()
-            event_row.set("case_id", case.pk)
-            event_row.execute()
-            uploader = reporter or filed_by
-            for image in prepared:
-                attachment_ingest(
-                    case=case,
-                    upload=image,
-                    kind=AttachmentKind.REPORT,
-                    uploaded_by_id=uploader.pk if uploader is not None else None,
-                    event=event,
-                )
-            notice.enqueue(case.pk, event.pk)
-            if late_number:
-                case.number = case_number_assign(case_id=case.pk, at=now)
+        if prepared:  # photos: stored files and their rows, in this thread's own transaction
+            with transaction.atomic():
+                write()
+        else:  # statements only: may share a COMMIT with concurrent submissions (linli.core.groupcommit)
+            group_commit().run(write)
     except IntegrityError:
         # A concurrent identical submission won the unique key; theirs is the case (REL-1).
         again = _existing(
@@ -270,6 +277,7 @@ def case_submit(
         if again is None:
             raise
         return SubmitResult(case=again, created=False)
+    notice.announce()
     return SubmitResult(case=case, created=True)
 
 

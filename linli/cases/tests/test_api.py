@@ -90,6 +90,24 @@ def test_bad_reports_get_specific_codes(world: World) -> None:
     assert anonymous.status_code == 401
 
 
+def test_a_form_field_out_of_range_is_named_in_a_422_and_the_body_is_documented(world: World) -> None:
+    # The endpoint reads its form itself (linli.core.api.form_input): same answer as ninja's Form[...].
+    bad = post_report(client_for(world.resident), world, lat="999", category_id="路灯")
+    assert bad.status_code == 422
+    body = bad.json()
+    assert body["code"] == "invalid_input"
+    assert {tuple(e["loc"]) for e in body["details"]["errors"]} == {("form", "lat"), ("form", "category_id")}
+    assert all("input" not in e for e in body["details"]["errors"])  # what was sent is not echoed
+    assert not Case.objects.exists()
+    from linli.api import api
+
+    operation = api.get_openapi_schema()["paths"]["/api/cases/"]["post"]
+    form = operation["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert form["required"] == ["text"]
+    assert form["properties"]["photos"]["items"]["format"] == "binary"
+    assert {"lat", "category_id", "idempotency_key", "with_similar"} <= set(form["properties"])
+
+
 def _upload(data: bytes) -> object:
     from django.core.files.uploadedfile import SimpleUploadedFile
 

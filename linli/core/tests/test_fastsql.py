@@ -120,6 +120,12 @@ def test_the_task_backend_writes_a_ready_row_that_the_worker_runs() -> None:
         987654,
         1,
     ]
+    # and the result handed back (and to task_enqueued) is the one the library builds from the row
+    library = row.task_result
+    for name in ("id", "status", "enqueued_at", "args", "kwargs", "backend", "errors", "worker_ids"):
+        assert getattr(result, name) == getattr(library, name), name
+    assert result.task.module_path == library.task.module_path and result.task.func is library.task.func
+    assert (result.task.priority, result.task.queue_name) == (library.task.priority, library.task.queue_name)
     # and the real worker runs it (the case does not exist: nothing to tell, no error)
     assert run_worker_batch() == 1
     row.refresh_from_db()
@@ -153,3 +159,23 @@ def test_every_short_cut_preparation_gives_what_the_field_itself_gives() -> None
             ), f"{type(obj).__name__}.{field.name}"
         prepared.execute()  # and the row goes in
         assert type(obj).objects.filter(pk=obj.pk).exists()
+
+
+def test_a_statement_on_the_drivers_cursor_fails_with_djangos_error_and_shows_when_watched() -> None:
+    from django.db import IntegrityError, transaction
+
+    from linli.cases.models import CaseNumberCounter
+    from linli.core import fastsql
+
+    sql = f"INSERT INTO {CaseNumberCounter._meta.db_table} (day, last) VALUES (%s, 1)"  # noqa: S608
+    day = timezone.localdate()
+    fastsql.execute(sql, [day])
+    with pytest.raises(IntegrityError), transaction.atomic():  # Django's class, not the driver's
+        fastsql.execute(sql, [day])
+    assert CaseNumberCounter.objects.get(day=day).last == 1
+    # a literal %% is the driver's %, as through Django's cursor; nothing logged when nobody watches
+    row, _ = fastsql.execute("SELECT 7 %% 4", [], fetchone=True)
+    assert row[0] == 3
+    with CaptureQueriesContext(connection) as watched:
+        row, _ = fastsql.execute("SELECT %s", [5], fetchone=True)
+    assert row[0] == 5 and len(watched.captured_queries) == 1  # watched: through Django's cursor

@@ -122,3 +122,37 @@ def test_a_writer_waits_for_another_process_that_holds_the_gate(tmp_path: Path) 
     finally:
         release.set()
         child.join(10)
+
+
+def _take_and_report(path: str, took: Any) -> None:
+    gate = writer_gate(path, in_memory=False)
+    gate.acquire(5)
+    took.set()
+    gate.release()
+
+
+def test_a_wait_given_up_does_not_keep_the_lock_when_it_comes_later(tmp_path: Path) -> None:
+    """The blocking wait runs in a helper thread: when the writer has given up (its timeout), the lock the
+    helper gets afterwards is let go at once, so another process is not locked out by an abandoned wait."""
+    db = str(tmp_path / "gate.sqlite3")
+    ctx = multiprocessing.get_context("fork")
+    held, release, took = ctx.Event(), ctx.Event(), ctx.Event()
+    holder = ctx.Process(target=_hold_in_another_process, args=(db, held, release))
+    holder.start()
+    try:
+        assert held.wait(10)
+        gate = writer_gate(db, in_memory=False)
+        with pytest.raises(OperationalError, match="database is locked"):
+            gate.acquire(0.1)  # gives up; its helper is still waiting in flock
+        assert not gate._threads.locked()
+        release.set()
+        holder.join(10)
+        other = ctx.Process(target=_take_and_report, args=(db, took))
+        other.start()
+        assert took.wait(5)  # the helper got the lock after the holder and let it go
+        other.join(10)
+        gate.acquire(5)  # and this process can still take it
+        gate.release()
+    finally:
+        release.set()
+        holder.join(10)
