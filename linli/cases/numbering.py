@@ -4,9 +4,10 @@ The increment is one upsert (``INSERT … ON CONFLICT (day) DO UPDATE SET last =
 atomic on both databases (PostgreSQL row lock; SQLite single writer), so two concurrent submissions never
 get the same number, and the day's first submission creates the row in the same statement. The counter row
 stays locked until the caller commits, and every submission of the day needs it: the increment is done
-as late as possible. On PostgreSQL ``case_number_assign`` goes further: the case is inserted with a
-provisional number, its event and task follow, and one last statement increments the counter and writes
-the number into the case row, so the lock is held for that statement and the COMMIT only. A rolled back
+as late as possible. On PostgreSQL a submission writes the number, the case, its event and its task row in
+one statement in autocommit (``case_number_parts``: the counter's CTE and the number's expression), so the
+lock is held for that statement only; with photos (rows written one by one) ``case_number_assign`` writes
+the number into the provisionally numbered case as the last statement before the COMMIT. A rolled back
 submission rolls its increment back too: numbers have no gaps from failed inserts.
 """
 
@@ -57,6 +58,16 @@ def case_number_next(*, at: datetime) -> str:
 def case_number_provisional() -> str:
     """A unique placeholder for a case inserted before ``case_number_assign`` (never committed)."""
     return "~" + uuid.uuid4().hex[:19]
+
+
+def case_number_parts(*, at: datetime) -> tuple[str, list[object], str, list[object]]:
+    """PostgreSQL, for a submission written in one statement: the day's counter increment as a CTE named
+    ``n`` and the number's SQL expression over it, each with its parameters. The counter row is locked
+    for that one statement (in autocommit, until it has committed)."""
+    day: date = timezone.localdate(at)
+    cte = f"n AS ({_upsert_sql()})"
+    number = f"(SELECT %s || lpad(n.last::text, {NUMBER_DIGITS}, '0') FROM n)"  # noqa: S608 - a constant
+    return cte, [day], number, [case_number_prefix(day)]
 
 
 def case_number_assign(*, case_id: int, at: datetime) -> str:

@@ -188,21 +188,55 @@ class PreparedInsert:
             i = self.statement.index[attname]
             self.params[i] = self.statement.preps[i](value)
 
-    def execute(self) -> None:
-        """INSERT the row; the instance gets its pk and is marked saved; ``post_save`` is sent."""
-        obj, statement, model = self.obj, self.statement, type(self.obj)
+    def values_sql(self, computed: dict[str, tuple[str, list[Any]]]) -> tuple[str, list[Any]]:
+        """This row's INSERT, without RETURNING, with the named columns (by attname) given as SQL
+        expressions with their own parameters instead of values — one part of a statement that writes
+        several rows — and the statement's parameters in order. ``done(pk)`` marks the instance saved once
+        that statement has run."""
+        statement = self.statement
         if statement is None:
-            obj.save(force_insert=True)
-            return
-        row, lastrowid = execute(statement.sql, self.params, fetchone=statement.returns_pk)
-        if obj.pk is None:
-            obj.pk = row[0] if statement.returns_pk else lastrowid
+            raise ValueError("this row can only be stored by save()")
+        marks: list[str] = []
+        params: list[Any] = []
+        for field, value in zip(statement.fields, self.params, strict=True):
+            if field.attname in computed:
+                expression, expression_params = computed[field.attname]
+                marks.append(expression)
+                params.extend(expression_params)
+            else:
+                marks.append("%s")
+                params.append(value)
+        head = statement.sql[: statement.sql.index(" VALUES (")]
+        return f"{head} VALUES ({', '.join(marks)})", params
+
+    def done(self, pk: Any, **values: Any) -> None:
+        """The row was written by a statement of the caller's (``values_sql``): its pk and the values the
+        database computed go on the instance, which is marked saved; ``post_save`` is sent."""
+        obj = self.obj
+        obj.pk = pk
+        for attname, value in values.items():
+            setattr(obj, attname, value)
+        self._saved()
+
+    def _saved(self) -> None:
+        obj, model = self.obj, type(self.obj)
         obj._state.adding = False
         obj._state.db = "default"
         if post_save.has_listeners(model):
             post_save.send(
                 sender=model, instance=obj, created=True, update_fields=None, raw=False, using="default"
             )
+
+    def execute(self) -> None:
+        """INSERT the row; the instance gets its pk and is marked saved; ``post_save`` is sent."""
+        obj, statement = self.obj, self.statement
+        if statement is None:
+            obj.save(force_insert=True)
+            return
+        row, lastrowid = execute(statement.sql, self.params, fetchone=statement.returns_pk)
+        if obj.pk is None:
+            obj.pk = row[0] if statement.returns_pk else lastrowid
+        self._saved()
 
 
 def insert_prepare(obj: Model) -> PreparedInsert:

@@ -17,7 +17,8 @@ caller already holds (a test's, an import's), the work runs there, in a savepoin
 
 The work runs on the leader's thread and connection: it must not hold on to its own thread's connection
 (``django.db.connection`` and ``connections[...]`` are looked up when used, so they are the leader's) and
-must not register ``on_commit`` callbacks (they would run before the members are woken, in the leader).
+must not register ``on_commit`` callbacks (they would run before the members are woken, in the leader);
+other thread-local state it reads (the active language or time zone) is the leader's too.
 """
 
 from __future__ import annotations
@@ -96,8 +97,10 @@ class GroupCommit:
                         # Its error, kept on the member, is raised in the member's own thread.
                         with contextlib.suppress(BaseException), transaction.atomic(using=self.using):
                             _run_member(member, reraise=True)
-            self.batches += 1  # (under the leader's role: one writer of these at a time)
-            self.members += sum(1 for member in batch if member.error is None)
+            committed = sum(1 for member in batch if member.error is None)
+            if committed:  # (counted by the leader: one at a time)
+                self.batches += 1
+                self.members += committed
         except BaseException as exc:  # the COMMIT (or BEGIN) failed: nobody's work is in
             for member in batch:
                 if member.error is None:

@@ -56,6 +56,16 @@ class PreparedTaskRow:
         self.insert.set("args_kwargs", normalize_json({"args": args, "kwargs": kwargs}))
         self.insert.execute()
 
+    def values_sql(self, args_kwargs_sql: str, params: list[Any]) -> tuple[str, list[Any]]:
+        """The row's INSERT with its arguments computed by the database (``args_kwargs_sql``, a JSON
+        object ``{"args": [...], "kwargs": {...}}``): a part of the caller's statement; ``written`` after it."""
+        return self.insert.values_sql({"args_kwargs": (args_kwargs_sql, params)})
+
+    def written(self, args: Any, kwargs: Any) -> None:
+        """The caller's statement wrote the row (``values_sql``) with these arguments."""
+        self.row.args_kwargs = normalize_json({"args": args, "kwargs": kwargs})
+        self.insert.done(self.row.pk)
+
     def announce(self) -> TaskResult[Any, Any]:
         """The written task's result, with ``task_enqueued`` sent as the library sends it: after ``write``,
         and best after the transaction has committed (a writer holding the lock does not build it).

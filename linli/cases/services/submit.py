@@ -39,16 +39,23 @@ from linli.cases.models import (
     Status,
 )
 from linli.cases.notify import case_submitted_task
-from linli.cases.numbering import case_number_assign, case_number_next, case_number_provisional
+from linli.cases.numbering import (
+    case_number_assign,
+    case_number_next,
+    case_number_parts,
+    case_number_provisional,
+)
 from linli.cases.routing import route_unit
 from linli.cases.rules_cache import case_rules
 from linli.cases.sla import deadlines_compute
 from linli.cases.transitions import case_transition
-from linli.core.fastsql import insert_prepare
+from linli.core import fastsql
+from linli.core.fastsql import PreparedInsert, insert_prepare
 from linli.core.groupcommit import group_commit
 
 if TYPE_CHECKING:
     from linli.accounts.models import User
+    from linli.core.tasks_backend import PreparedTaskRow
 
 TEXT_MAX = 2000
 _KEY = re.compile(r"^[A-Za-z0-9_.:\-]{8,64}$")
@@ -267,6 +274,13 @@ def case_submit(
         if prepared:  # photos: stored files and their rows, in this thread's own transaction
             with transaction.atomic():
                 write()
+        elif late_number and notice.row is not None:
+            # PostgreSQL: the four rows in one statement (one round trip; autocommit: its own COMMIT).
+            if connection.in_atomic_block:
+                with transaction.atomic():  # a savepoint: a duplicate key must not break the caller's
+                    _write_in_one_statement(row, event_row, notice.row, at=now)
+            else:
+                _write_in_one_statement(row, event_row, notice.row, at=now)
         else:  # statements only: may share a COMMIT with concurrent submissions (linli.core.groupcommit)
             group_commit().run(write)
     except IntegrityError:
@@ -279,6 +293,35 @@ def case_submit(
         return SubmitResult(case=again, created=False)
     notice.announce()
     return SubmitResult(case=case, created=True)
+
+
+# The task's arguments as the queue stores them ({"args": [case_id, event_id], "kwargs": {}}), from the ids
+# the statement's own rows get.
+_NOTICE_ARGS_SQL = (
+    "(SELECT jsonb_build_object('args', jsonb_build_array(c.id, e.id), 'kwargs', '{}'::jsonb) FROM c, e)"
+)
+
+
+def _write_in_one_statement(
+    case_row: PreparedInsert, event_row: PreparedInsert, task_row: PreparedTaskRow, *, at: datetime
+) -> None:
+    """PostgreSQL: the day's number, the case, its event and the notice's task row in one statement of
+    data-modifying CTEs. Each row's values are those prepared for it; the number, the event's case id and
+    the task's arguments are computed by the database from the rows before them. All or nothing: a
+    duplicate idempotency key fails the statement (and the counter's increment with it)."""
+    counter, counter_params, number, number_params = case_number_parts(at=at)
+    case_sql, case_params = case_row.values_sql({"number": (number, number_params)})
+    event_sql, event_params = event_row.values_sql({"case_id": ("(SELECT id FROM c)", [])})
+    task_sql, task_params = task_row.values_sql(_NOTICE_ARGS_SQL, [])
+    sql = (
+        f"WITH {counter}, c AS ({case_sql} RETURNING id, number), e AS ({event_sql} RETURNING id), "  # noqa: S608 - names from model meta, values as parameters
+        f"t AS ({task_sql} RETURNING 1) SELECT c.id, c.number, e.id FROM c, e, t"
+    )
+    row, _ = fastsql.execute(sql, [*counter_params, *case_params, *event_params, *task_params], fetchone=True)
+    case_id, case_number, event_id = row
+    case_row.done(case_id, number=case_number)
+    event_row.done(event_id, case_id=case_id)
+    task_row.written([case_id, event_id], {})
 
 
 @dataclass(frozen=True)

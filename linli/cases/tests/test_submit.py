@@ -158,3 +158,43 @@ def test_routing_sets_the_unit_on_submission(world: World) -> None:
     assert submit(world, grid=2).unit_id is None
     lat, lng = grid_point(world.d, 0)
     assert lat and lng
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_submission_writes_its_rows_in_one_commit_and_a_duplicate_key_takes_no_number(world: World) -> None:
+    """Outside any transaction (as a request runs): on PostgreSQL the number, case, event and task row go in
+    one statement, on SQLite in one group-committed transaction; a repeated key writes nothing more, and the
+    day's counter keeps no gap."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django_tasks_db.models import DBTaskResult
+
+    from linli.cases.models import CaseNumberCounter
+
+    first = submit(world, idempotency_key="one-commit-0001")
+    with CaptureQueriesContext(connection) as queries:
+        second = submit(world, idempotency_key="one-commit-0002")
+    writes = [
+        q["sql"] for q in queries.captured_queries if q["sql"].lstrip().upper().startswith(("INSERT", "WITH"))
+    ]
+    assert len(writes) == (1 if connection.vendor == "postgresql" else 4)
+    event = CaseEvent.objects.get(case=second, action="submit")
+    task = DBTaskResult.objects.get(args_kwargs__args=[second.pk, event.pk])
+    assert task.status == "READY" and task.task_path == "linli.cases.tasks.case_submitted_notify"
+    counter = CaseNumberCounter.objects.get()
+    assert second.number == Case.objects.get(pk=second.pk).number and second.number.endswith(
+        f"{counter.last:06d}"
+    )
+    # a retry with the first key: the same case, no new rows, no number taken
+    again = case_submit(
+        text="小区门口垃圾堆了三天没人清运",
+        channel=Channel.RESIDENT,
+        reporter=world.resident,
+        category_id=category("city.litter").pk,
+        lat=first.lat,
+        lng=first.lng,
+        idempotency_key="one-commit-0001",
+    )
+    assert again.case.pk == first.pk and not again.created
+    assert Case.objects.count() == 2 and DBTaskResult.objects.count() == 2
+    assert CaseNumberCounter.objects.get().last == counter.last  # the failed insert's increment rolled back

@@ -109,8 +109,9 @@ def test_alone_a_failing_member_rolls_back_its_transaction(on: GroupCommit) -> N
 
     with pytest.raises(IntegrityError):
         on.run(work)
-    assert not CaseNumberCounter.objects.filter(day=DAY).exists()
+    assert not CaseNumberCounter.objects.filter(day=DAY).exists() and on.batches == 0
     assert on.run(lambda: _insert(DAY, 3)) == 3  # the next batch is led normally
+    assert on.batches == 1
 
 
 def test_inside_the_callers_transaction_the_work_runs_there(on: GroupCommit) -> None:
