@@ -60,7 +60,19 @@ def database_from_url(url: str) -> dict[str, object]:
         raise ImproperlyConfigured(
             f"DATABASE_URL scheme {parsed.scheme!r} is not supported (use postgres://)"
         )
-    options = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
+    options: dict[str, object] = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
+    # psycopg's statement options, typed as Django passes them on: server-side parameter binding (the
+    # statements can then be prepared) and after how many executions a statement is prepared.
+    if "server_side_binding" in options:
+        value = str(options["server_side_binding"]).lower()
+        if value not in {"true", "false", "1", "0"}:
+            raise ImproperlyConfigured("DATABASE_URL: server_side_binding must be true or false")
+        options["server_side_binding"] = value in {"true", "1"}
+    if "prepare_threshold" in options:
+        try:
+            options["prepare_threshold"] = int(str(options["prepare_threshold"]))
+        except ValueError:
+            raise ImproperlyConfigured("DATABASE_URL: prepare_threshold must be a whole number") from None
     return {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": unquote(parsed.path.lstrip("/")) or "linli",

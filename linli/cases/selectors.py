@@ -372,6 +372,51 @@ def cases_similar_in_community(
     return [(case, None) for case in qs[:limit]]
 
 
+def cases_similar_for_intake(
+    user: AnyUser,
+    *,
+    category_id: int,
+    community_id: int | None = None,
+    lat: float | None = None,
+    lng: float | None = None,
+    radius_m: float = 150.0,
+    days: int = 30,
+    limit: int = 5,
+    now: datetime | None = None,
+) -> list[tuple[Case, float | None]]:
+    """代客登记's duplicate check: open cases of the category that this staff member may see, near the point
+    (nearest first, exact distances: staff see exact points) or, without one, in the community (newest
+    first). A caller whose problem is already filed can be told its number instead of filing it again."""
+    now = now or timezone.now()
+    qs = (
+        Case.objects.for_user(user)
+        .filter(
+            status_category=StatusCategory.OPEN,
+            category_id=category_id,
+            created_at__gte=now - timedelta(days=days),
+        )
+        .select_related("category")
+    )
+    if lat is not None and lng is not None:
+        dlat = radius_m / 111_320.0
+        dlng = radius_m / (111_320.0 * max(math.cos(math.radians(lat)), 0.01))
+        near = qs.filter(lat__range=(lat - dlat, lat + dlat), lng__range=(lng - dlng, lng + dlng))
+        found = []
+        for case in near.order_by("-created_at")[:200]:
+            assert case.lat is not None and case.lng is not None
+            d = _distance_m(lat, lng, case.lat, case.lng)
+            if d <= radius_m:
+                found.append((case, float(round(d))))
+        found.sort(key=lambda pair: pair[1])
+        return [(c, d) for c, d in found[:limit]]
+    if community_id is not None:
+        return [
+            (case, None)
+            for case in qs.filter(community_id=community_id).order_by("-created_at", "-id")[:limit]
+        ]
+    return []
+
+
 PUBLIC_CELL = 0.001  # degrees: what the public learns of a case's point (~100 m)
 
 

@@ -22,6 +22,7 @@ urlpatterns = [
     # staff workbench (desktop)
     path("wb/", workbench.queue, name="workbench"),
     path("wb/new/", workbench.intake, name="intake"),
+    path("wb/new/similar/", workbench.intake_similar, name="intake_similar"),
     path("wb/import/", hotline.hotline_upload, name="hotline_import"),
     path("wb/bulk-assign/", workbench.bulk_assign, name="bulk_assign"),
     path("wb/overdue/", workbench.overdue, name="overdue"),

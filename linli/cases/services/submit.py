@@ -4,7 +4,9 @@ Creation is the one write that does not go through ``case_transition`` (there is
 writes the first event itself. Everything slow or fallible (photo re-encoding, locating, routing, deadline
 arithmetic) happens before the transaction opens, from the process's snapshots (no query); inside it only
 the number, the case and event rows (hand-built INSERTs, ``linli.core.fastsql``) and one task row that
-tells the reporter and the dispatchers (``case_submitted_task``).
+tells the reporter and the dispatchers (``case_submitted_task``). On PostgreSQL those four rows are one
+statement in autocommit (``_write_in_one_statement``); on SQLite the transaction joins the process's group
+commit (``linli.core.groupcommit``); with photos the rows are written one by one in a transaction.
 """
 
 from __future__ import annotations

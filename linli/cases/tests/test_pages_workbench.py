@@ -422,3 +422,37 @@ def test_intake_says_when_chosen_photos_must_be_chosen_again(world: World) -> No
     answer = c.post("/cases/wb/new/", {**data, "photos": [photo]})
     assert answer.status_code == 400 and "已选择的照片未保存,请重新选择后再提交" in answer.content.decode()
     assert "已选择的照片未保存" not in c.post("/cases/wb/new/", data).content.decode()
+
+
+def test_intake_offers_the_open_cases_of_the_category_already_filed_there(world: World) -> None:
+    from linli.cases.tests.factories import grid_point
+
+    litter = category("city.litter").pk
+    same = submit(world, grid=0)  # litter, community 0: the window's own area
+    other_kind = submit(world, grid=0, category_id=category("road.streetlight").pk)
+    elsewhere = submit(world, grid=7)  # litter, another street's community: outside the window's scope
+    c = client_for(world.window0)
+    url = "/cases/wb/new/similar/"
+    lat, lng = grid_point(world.d, 0)
+    by_point = c.get(url, {"category": litter, "lat": lat, "lng": lng}, **HTMX).content.decode()
+    assert same.number in by_point and "0 米" in by_point and "附近同类未办结工单" in by_point
+    assert other_kind.number not in by_point and elsewhere.number not in by_point
+    by_community = c.get(url, {"category": litter, "community": world.d.communities[0].pk}, **HTMX)
+    assert same.number in by_community.content.decode() and "本社区同类" in by_community.content.decode()
+    # a case outside the clerk's scope is not shown even when asked for by its own point
+    far_lat, far_lng = grid_point(world.d, 7)
+    assert c.get(url, {"category": litter, "lat": far_lat, "lng": far_lng}, **HTMX).content == b""
+    # half-typed or bad values show nothing rather than an error
+    for params in ({"category": "路灯"}, {"category": litter, "lat": "31.", "lng": ""}, {"lat": "nan"}):
+        answer = c.get(url, params, **HTMX)
+        assert answer.status_code == 200 and answer.content == b""
+    # once closed it is no longer offered
+    from linli.cases.models import STATUS_INFO
+
+    closed = STATUS_INFO[Status.CLOSED].category
+    Case.objects.filter(pk=same.pk).update(status=Status.CLOSED, status_category=closed)
+    assert c.get(url, {"category": litter, "lat": lat, "lng": lng}, **HTMX).content == b""
+    # residents cannot ask; the intake page carries the panel that asks as the form is filled in
+    assert client_for(world.resident).get(url, {"category": litter}).status_code != 200
+    page = c.get("/cases/wb/new/").content.decode()
+    assert 'id="intake-similar"' in page and "/cases/wb/new/similar/" in page

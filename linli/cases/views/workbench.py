@@ -4,6 +4,7 @@ and revealing a contact phone (with a reason, audited)."""
 
 from __future__ import annotations
 
+import math
 import secrets
 from typing import Any
 
@@ -345,6 +346,42 @@ def intake(request: HttpRequest) -> HttpResponse:
         # A browser cannot put chosen files back into a re-shown form: say so instead of dropping them.
         form.add_error(None, _("已选择的照片未保存,请重新选择后再提交"))
     return render(request, "cases/wb/intake.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def _number(raw: str | None, kind: type[int] | type[float]) -> Any:
+    """A query value as ``kind``, None when missing or not a finite number (a half-typed coordinate)."""
+    if raw is None or raw == "":
+        return None
+    try:
+        value = kind(raw)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+@staff_view(Capability.CASES_INTAKE)
+@require_GET
+def intake_similar(request: HttpRequest) -> HttpResponse:
+    """代客登记: open cases of the chosen category near the typed point or in the chosen community (those
+    this user may see), shown beside the form as it is filled in (htmx), so a caller whose problem is
+    already filed can be given its number. Incomplete or bad values show nothing, not an error."""
+    category_id = _number(request.GET.get("category"), int)
+    lat, lng = _number(request.GET.get("lat"), float), _number(request.GET.get("lng"), float)
+    if (lat is not None and not -90 <= lat <= 90) or (lng is not None and not -180 <= lng <= 180):
+        lat = lng = None
+    found: list[tuple[Case, float | None]] = []
+    if category_id is not None:
+        found = selectors.cases_similar_for_intake(
+            user_of(request),
+            category_id=category_id,
+            community_id=_number(request.GET.get("community"), int),
+            lat=lat if lng is not None else None,
+            lng=lng if lat is not None else None,
+        )
+    if not found:
+        return HttpResponse("")  # the panel stays empty (and hidden)
+    rows = [(case, distance, status_label(case.status)) for case, distance in found]
+    return render(request, "cases/wb/_intake_similar.html", {"rows": rows, "by_point": lat is not None})
 
 
 def handler_duty(user: User, case: Case) -> bool:

@@ -14,10 +14,14 @@ from typing import Any
 import pytest
 
 from linli.accounts.roles import Role
-from linli.accounts.tests.factories import PASSWORD, staff_with_role
-from linli.cases.tests.factories import case_rules_ensure
-from linli.core.tests.browser import CHROMIUM, CHROMIUM_ARGS, CSP_WATCH, chromium_required
-from linli.places.tests.factories import build_small_district
+from linli.core.tests.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    CSP_WATCH,
+    chromium_required,
+    staff_in_small_district,
+    staff_login,
+)
 
 DESKTOP = {"width": 1280, "height": 900}
 # An htmx POST from the page, as a case action button sends it (the CSRF header comes from linli.js).
@@ -36,11 +40,7 @@ def test_failed_htmx_requests_show_one_dismissible_chinese_banner(
     chromium_required()
     from playwright.sync_api import expect, sync_playwright
 
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    # All database work happens before Playwright starts its event loop in this thread.
-    district = build_small_district()
-    case_rules_ensure()
-    staff = staff_with_role(Role.COMMUNITY_SECRETARY, district=district, username="desk0")
+    _district, staff = staff_in_small_district(settings, Role.COMMUNITY_SECRETARY, "desk0")
     origin = live_server.url
     page_errors: list[str] = []
     stub: dict[str, Any] = {}
@@ -59,11 +59,7 @@ def test_failed_htmx_requests_show_one_dismissible_chinese_banner(
             page = context.new_page()
             page.set_default_timeout(15_000)
             page.on("pageerror", lambda exc: page_errors.append(str(exc)))
-            page.goto(f"{origin}/accounts/login/?next=/cases/wb/")
-            page.fill("#id_username", staff.username)
-            page.fill("#id_password", PASSWORD)
-            page.click("form.form button[type=submit]")
-            page.wait_for_url(f"{origin}/cases/wb/")
+            staff_login(page, origin, staff.username, "/cases/wb/")
             page.route(f"{origin}{STUBBED}", answer)
             banner = page.locator(".error-banner")
             text = page.locator(".error-banner .error-banner-text")

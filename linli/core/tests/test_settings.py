@@ -74,6 +74,20 @@ def test_database_url_is_parsed_into_postgresql_settings() -> None:
     assert db["OPTIONS"] == {"sslmode": "require"}
 
 
+def test_database_url_statement_options_are_typed_for_psycopg() -> None:
+    from django.core.exceptions import ImproperlyConfigured
+
+    db = database_from_url("postgres://app@db/linli?server_side_binding=true&prepare_threshold=2")
+    assert db["OPTIONS"] == {"server_side_binding": True, "prepare_threshold": 2}
+    assert database_from_url("postgres://db/linli?server_side_binding=0")["OPTIONS"] == {
+        "server_side_binding": False
+    }
+    with pytest.raises(ImproperlyConfigured, match="server_side_binding"):
+        database_from_url("postgres://db/linli?server_side_binding=yes-please")
+    with pytest.raises(ImproperlyConfigured, match="prepare_threshold"):
+        database_from_url("postgres://db/linli?prepare_threshold=often")
+
+
 def test_database_url_with_an_unsupported_scheme_is_refused() -> None:
     from django.core.exceptions import ImproperlyConfigured
 
