@@ -1,9 +1,11 @@
 """代客登记 in a real browser (Debian's Chromium through Playwright): as the clerk chooses the category and
 types the caller's coordinates, the open case of that kind already filed there appears beside the form,
-with its number (htmx, no CSP violation), so the caller can be told instead of filing it twice."""
+with its number (htmx, no CSP violation), so the caller can be told instead of filing it twice; a click
+on the map moves the pin and fills in the coordinates. Set ``LINLI_SCREENSHOT_DIR`` to keep a screenshot."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -64,6 +66,19 @@ def test_the_clerk_sees_the_case_already_filed_there_while_filling_in_the_form(
                 "href", f"/cases/wb/{filed.pk}/"
             )
             expect(panel).to_contain_text("附近同类未办结工单")
+            if os.environ.get("LINLI_SCREENSHOT_DIR"):
+                page.screenshot(
+                    path=f"{os.environ['LINLI_SCREENSHOT_DIR']}/intake-similar.png", full_page=True
+                )
+            pin = page.locator("#intake-map path.leaflet-interactive")
+            expect(pin).to_have_count(1)  # the typed point shows as the pin
+            # a click on the map moves the pin and fills in the coordinates, which ask again
+            with page.expect_response(lambda r: "/cases/wb/new/similar/" in r.url):
+                page.locator("#intake-map").click(position={"x": 300, "y": 200})  # clear of the zoom buttons
+            clicked = float(page.input_value("#id_lat")), float(page.input_value("#id_lng"))
+            assert clicked != (round(lat, 6), round(lng, 6))
+            assert all(-180 <= v <= 180 for v in clicked)
+            expect(pin).to_have_count(1)
             problems += page.evaluate("window.__csp")
         finally:
             browser.close()

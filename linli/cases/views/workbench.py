@@ -52,6 +52,7 @@ from linli.cases.views.access import (
 )
 from linli.cases.views.actions import RUNNERS, SPEC_BY_KEY, ActionSpec, Pickers, build_form, specs_allowed
 from linli.cases.views.hotline import may_import
+from linli.cases.views.maps import map_context
 from linli.places.models import Grid
 from linli.security.masking import mask_name, mask_phone
 from linli.security.reveal import RevealError, may_reveal, pii_reveal
@@ -345,7 +346,9 @@ def intake(request: HttpRequest) -> HttpResponse:
     if form.errors and request.FILES.getlist("photos"):
         # A browser cannot put chosen files back into a re-shown form: say so instead of dropping them.
         form.add_error(None, _("已选择的照片未保存,请重新选择后再提交"))
-    return render(request, "cases/wb/intake.html", {"form": form}, status=400 if form.errors else 200)
+    # The pin picker's map: the district's extent, the community outlines and the tiles, as the case map.
+    context = {"form": form, **map_context("", "")}
+    return render(request, "cases/wb/intake.html", context, status=400 if form.errors else 200)
 
 
 def _number(raw: str | None, kind: type[int] | type[float]) -> Any:
