@@ -5,42 +5,23 @@
   "use strict";
 
   var el = document.getElementById("case-map");
-  if (!el || !window.L || !window.fetch) {
+  if (!el || !window.L || !window.fetch || !window.linliCaseMap) {
     return;
   }
   var L = window.L;
   var d = el.dataset;
   var note = document.getElementById("case-map-note");
-  var map = L.map(el, { zoomSnap: 0.5, maxZoom: 19 });
-  map.attributionControl.setPrefix("Leaflet");
-  if (d.tileUrl) {
-    L.tileLayer(d.tileUrl, { attribution: d.tileAttribution || "", maxZoom: 18 }).addTo(map);
-  }
-  var bbox = (d.bbox || "").split(",").map(Number);
-  if (bbox.length === 4 && bbox.every(isFinite)) {
-    map.fitBounds([[bbox[1], bbox[0]], [bbox[3], bbox[2]]]);
-  } else {
-    map.setView([35, 105], 4);
-  }
+  var base = window.linliCaseMap(el); // tiles, extent, community outlines (mapbase.js)
+  var map = base.map;
   var pins = L.layerGroup().addTo(map);
   var seq = 0;
-
-  fetch(d.communityUrl, { credentials: "same-origin" })
-    .then(function (r) {
-      return r.ok ? r.json() : null;
-    })
-    .then(function (layer) {
-      if (layer) {
-        L.geoJSON(layer, {
-          interactive: false,
-          style: { color: "#b45309", weight: 1, fillColor: "#fef3c7", fillOpacity: 0.35 },
-        }).addTo(map);
-        pins.eachLayer(function (pin) {
-          pin.bringToFront();
-        });
-      }
-    })
-    .catch(function () {});
+  base.outlines.then(function (outlines) {
+    if (outlines) {
+      pins.eachLayer(function (pin) {
+        pin.bringToFront();
+      });
+    }
+  });
 
   function popup(pin) {
     var box = document.createElement("div");

@@ -7,37 +7,11 @@
   var el = document.getElementById("intake-map");
   var lat = document.getElementById("id_lat");
   var lng = document.getElementById("id_lng");
-  if (!el || !lat || !lng || !window.L) {
+  if (!el || !lat || !lng || !window.L || !window.linliCaseMap) {
     return;
   }
   var L = window.L;
-  var d = el.dataset;
-  var map = L.map(el, { zoomSnap: 0.5, maxZoom: 19 });
-  map.attributionControl.setPrefix("Leaflet");
-  if (d.tileUrl) {
-    L.tileLayer(d.tileUrl, { attribution: d.tileAttribution || "", maxZoom: 18 }).addTo(map);
-  }
-  var bbox = (d.bbox || "").split(",").map(Number);
-  if (bbox.length === 4 && bbox.every(isFinite)) {
-    map.fitBounds([[bbox[1], bbox[0]], [bbox[3], bbox[2]]]);
-  } else {
-    map.setView([35, 105], 4);
-  }
-  if (window.fetch && d.communityUrl) {
-    fetch(d.communityUrl, { credentials: "same-origin" })
-      .then(function (r) {
-        return r.ok ? r.json() : null;
-      })
-      .then(function (layer) {
-        if (layer) {
-          L.geoJSON(layer, {
-            interactive: false,
-            style: { color: "#b45309", weight: 1, fillColor: "#fef3c7", fillOpacity: 0.35 },
-          }).addTo(map);
-        }
-      })
-      .catch(function () {});
-  }
+  var map = window.linliCaseMap(el).map; // tiles, extent, community outlines (mapbase.js)
 
   var pin = null;
   function show(a, b) {
