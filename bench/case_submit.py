@@ -3,9 +3,10 @@
     .venv/bin/python bench/case_submit.py [--requests 2000] [--connections 16] [--repeat 3]
                                           [--workers 2] [--threads 4] [--port 18766]
 
-Both endpoints are served by one gunicorn on 127.0.0.1 started by the bench, configured as ``make run``
-serves the platform (``gthread``, 2 workers × 4 threads), through the full middleware stack and on the
-same database; ``--connections`` client threads each keep one HTTP/1.1 keep-alive connection and send
+Both endpoints are served by one gunicorn on 127.0.0.1 started by the bench, configured as
+``python -m linli.serve`` serves the platform with ``REDIS_URL`` set (``gthread``, 2 workers × 4 threads;
+``make run``, without Redis, serves one process of 4 threads), through the full middleware stack and on
+the same database; ``--connections`` client threads each keep one HTTP/1.1 keep-alive connection and send
 their share of the requests back to back (a closed loop: 16 requests in flight at any time).
 
 - **ours**: ``POST /api/cases/`` (form fields, a bearer token, an ``Idempotency-Key``) as the resident app
@@ -382,8 +383,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000, help="requests per timed run")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (make run: 2)")
-    parser.add_argument("--threads", type=int, default=4, help="threads per worker (make run: 4)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (linli.serve with Redis: 2)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker (linli.serve: 4)")
     parser.add_argument("--port", type=int, default=18766)
     args = parser.parse_args()
 
