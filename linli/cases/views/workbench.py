@@ -351,15 +351,13 @@ def intake(request: HttpRequest) -> HttpResponse:
     return render(request, "cases/wb/intake.html", context, status=400 if form.errors else 200)
 
 
-def _number(raw: str | None, kind: type[int] | type[float]) -> Any:
-    """A query value as ``kind``, None when missing or not a finite number (a half-typed coordinate)."""
-    if raw is None or raw == "":
-        return None
+def _coordinate(raw: str | None, bound: float) -> float | None:
+    """A typed coordinate within ±``bound``, None when missing, half-typed or out of range."""
     try:
-        value = kind(raw)
-    except (TypeError, ValueError, OverflowError):
+        value = float(raw) if raw else None
+    except ValueError:
         return None
-    return value if math.isfinite(value) else None
+    return value if value is not None and math.isfinite(value) and -bound <= value <= bound else None
 
 
 @staff_view(Capability.CASES_INTAKE)
@@ -368,18 +366,18 @@ def intake_similar(request: HttpRequest) -> HttpResponse:
     """代客登记: open cases of the chosen category near the typed point or in the chosen community (those
     this user may see), shown beside the form as it is filled in (htmx), so a caller whose problem is
     already filed can be given its number. Incomplete or bad values show nothing, not an error."""
-    category_id = _number(request.GET.get("category"), int)
-    lat, lng = _number(request.GET.get("lat"), float), _number(request.GET.get("lng"), float)
-    if (lat is not None and not -90 <= lat <= 90) or (lng is not None and not -180 <= lng <= 180):
+    category_id = id_param(request.GET.get("category"))
+    lat, lng = _coordinate(request.GET.get("lat"), 90), _coordinate(request.GET.get("lng"), 180)
+    if lat is None or lng is None:
         lat = lng = None
     found: list[tuple[Case, float | None]] = []
     if category_id is not None:
         found = selectors.cases_similar_for_intake(
             user_of(request),
             category_id=category_id,
-            community_id=_number(request.GET.get("community"), int),
-            lat=lat if lng is not None else None,
-            lng=lng if lat is not None else None,
+            community_id=id_param(request.GET.get("community")),
+            lat=lat,
+            lng=lng,
         )
     if not found:
         return HttpResponse("")  # the panel stays empty (and hidden)
