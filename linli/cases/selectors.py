@@ -297,6 +297,13 @@ def _distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
     return 2 * EARTH_M * math.asin(math.sqrt(a))
 
 
+def _degrees_around(lat: float, radius_m: float, *, margin: float = 0.0) -> tuple[float, float]:
+    """Half the height and width, in degrees, of the box holding a circle of ``radius_m`` at ``lat``."""
+    dlat = radius_m / 111_320.0 + margin
+    dlng = radius_m / (111_320.0 * max(math.cos(math.radians(lat)), 0.01)) + margin
+    return dlat, dlng
+
+
 def cases_nearby_similar(
     *,
     lat: float,
@@ -314,8 +321,7 @@ def cases_nearby_similar(
     from the exact point, three askers could triangulate where a resident stood (often their home).
     """
     now = now or timezone.now()
-    dlat = radius_m / 111_320.0 + PUBLIC_CELL / 2
-    dlng = radius_m / (111_320.0 * max(math.cos(math.radians(lat)), 0.01)) + PUBLIC_CELL / 2
+    dlat, dlng = _degrees_around(lat, radius_m, margin=PUBLIC_CELL / 2)
     qs = (
         Case.objects.filter(
             status_category=StatusCategory.OPEN,
@@ -398,8 +404,7 @@ def cases_similar_for_intake(
         .select_related("category")
     )
     if lat is not None and lng is not None:
-        dlat = radius_m / 111_320.0
-        dlng = radius_m / (111_320.0 * max(math.cos(math.radians(lat)), 0.01))
+        dlat, dlng = _degrees_around(lat, radius_m)
         near = qs.filter(lat__range=(lat - dlat, lat + dlat), lng__range=(lng - dlng, lng + dlng))
         found = []
         for case in near.order_by("-created_at")[:200]:

@@ -109,14 +109,12 @@ class WriterGate:
         try:
             fd = self._file()
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free: no thread handoff
-                return
-            except BlockingIOError:
-                pass
-            if self._waiter is None:
-                self._waiter = _FileLockWaiter(fd)
-            if not self._waiter.acquire(deadline - time.monotonic()):
-                raise OperationalError("database is locked")
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free: taken here, no thread handoff
+            except BlockingIOError:  # another process holds it: the helper waits for it
+                if self._waiter is None:
+                    self._waiter = _FileLockWaiter(fd)
+                if not self._waiter.acquire(deadline - time.monotonic()):
+                    raise OperationalError("database is locked") from None
         except BaseException:
             self._threads.release()
             raise
