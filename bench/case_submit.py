@@ -19,7 +19,8 @@ their share of the requests back to back (a closed loop: 16 requests in flight a
   It is appended to the project's URLconf in the bench's own server process only (``application`` below).
 - **floor** (printed, not a figure): ``POST /bench/floor``, a plain view that sends the database exactly
   the statements one of our submissions sends — the token read, then in one transaction the number, the
-  case, its event and its task row (on PostgreSQL all four in one statement, in autocommit) — with the
+  case, its event and its task row (on PostgreSQL all four in one statement, in autocommit; on SQLite in
+  the process's group commit, as ours: ``linli.core.groupcommit``) — with the
   parameters our code computed for a real submission (captured once per worker process, rolled back) and
   only the unique values, the text and the case id renewed. It does none of our work in Python: no form, validation, locating,
   routing, deadlines or answer schema. ``floor / limit`` is the most that any code writing these rows
@@ -39,7 +40,6 @@ Any non-201 answer on either side is an error: the script reports it and exits 1
 from __future__ import annotations
 
 import argparse
-import contextlib
 import itertools
 import os
 import sys
@@ -70,6 +70,7 @@ from django.utils import timezone  # noqa: E402
 from django.views.decorators.csrf import csrf_exempt  # noqa: E402
 
 from bench.common import Figure, percentile, print_figures, save_results  # noqa: E402
+from linli.core.groupcommit import group_commit  # noqa: E402
 
 SEED = 20260603
 PLAIN_TABLE = "bench_plain_row"
@@ -149,44 +150,45 @@ class _FloorStatements:
             if cursor.fetchone() is None:
                 return None
         unique = f"floor-{os.getpid()}-{next(_FLOOR_SERIAL)}"
-        case_id = self.old_case_id
-        # One statement (PostgreSQL) is sent in autocommit, as our code sends it; several in a transaction.
-        single = len(self.writes) == 1
-        with transaction.atomic(durable=False) if not single else _nothing(), connection.cursor() as cursor:
-            for sql, captured, columns in self.writes:
-                params = list(captured)
-                if sql.startswith("WITH"):  # PostgreSQL: the four rows in one statement, by value
-                    params = [
-                        f"{unique}-i"
-                        if p == "floor-capture"
-                        else text
-                        if p == TEXTS[0]
-                        else uuid.uuid4()
-                        if isinstance(p, uuid.UUID)
-                        else p
-                        for p in params
-                    ]
-                for i, column in enumerate(columns):
-                    if column in ("number", "idempotency_key"):
-                        params[i] = f"{unique}-{column[0]}"
-                    elif column == "text":
-                        params[i] = text
-                    elif column == "case_id":
-                        params[i] = case_id
-                    elif column == "id" and isinstance(params[i], uuid.UUID | str):
-                        params[i] = uuid.uuid4() if isinstance(params[i], uuid.UUID) else uuid.uuid4().hex
-                if not columns:  # the PostgreSQL number statement names the case by id
-                    params = [case_id if p == self.old_case_id and type(p) is int else p for p in params]
-                cursor.execute(sql, params)
-                returned = cursor.fetchone() if " RETURNING " in sql else None
-                if sql.startswith(f'INSERT INTO "{self.case_table}"') or sql.startswith("WITH"):
-                    case_id = returned[0] if returned is not None else cursor.lastrowid
-        return case_id
 
+        def write() -> int:
+            case_id = self.old_case_id
+            with connection.cursor() as cursor:
+                for sql, captured, columns in self.writes:
+                    params = list(captured)
+                    if sql.startswith("WITH"):  # PostgreSQL: the four rows in one statement, by value
+                        params = [
+                            f"{unique}-i"
+                            if p == "floor-capture"
+                            else text
+                            if p == TEXTS[0]
+                            else uuid.uuid4()
+                            if isinstance(p, uuid.UUID)
+                            else p
+                            for p in params
+                        ]
+                    for i, column in enumerate(columns):
+                        if column in ("number", "idempotency_key"):
+                            params[i] = f"{unique}-{column[0]}"
+                        elif column == "text":
+                            params[i] = text
+                        elif column == "case_id":
+                            params[i] = case_id
+                        elif column == "id" and isinstance(params[i], uuid.UUID | str):
+                            params[i] = uuid.uuid4() if isinstance(params[i], uuid.UUID) else uuid.uuid4().hex
+                    if not columns:  # the PostgreSQL number statement names the case by id
+                        params = [case_id if p == self.old_case_id and type(p) is int else p for p in params]
+                    cursor.execute(sql, params)
+                    returned = cursor.fetchone() if " RETURNING " in sql else None
+                    if sql.startswith(f'INSERT INTO "{self.case_table}"') or sql.startswith("WITH"):
+                        case_id = returned[0] if returned is not None else cursor.lastrowid
+            return case_id
 
-@contextlib.contextmanager
-def _nothing() -> Any:
-    yield
+        # One statement (PostgreSQL) is sent in autocommit, as our code sends it; several in a transaction
+        # shared with the process's concurrent submissions where ours share one (linli.core.groupcommit).
+        if len(self.writes) == 1:
+            return write()
+        return group_commit().run(write)
 
 
 def _insert_columns(sql: str) -> list[str]:
