@@ -360,6 +360,7 @@ ACTIONS: dict[str, Action] = {
     "publish": lambda cid, u, p, f: svc.case_publish(case_id=cid, actor=u, public=True, note=p.note),
     "unpublish": lambda cid, u, p, f: svc.case_publish(case_id=cid, actor=u, public=False, note=p.note),
     "comment": lambda cid, u, p, f: svc.case_comment(case_id=cid, actor=u, note=p.note),
+    "caller_follow": lambda cid, u, p, f: svc.case_caller_add(case_id=cid, actor=u, phone=p.phone),
 }
 
 
@@ -376,7 +377,8 @@ def act(
     photos: File[list[UploadedFile]] = None,  # type: ignore[assignment]
 ) -> Any:
     """Perform one workflow action. ``rate`` takes ``rating`` (satisfied/basic/unsatisfied) and the
-    comment in ``note``; ``review`` takes ``decision`` (uphold/redo/unresolved)."""
+    comment in ``note``; ``review`` takes ``decision`` (uphold/redo/unresolved); ``caller_follow`` (代客)
+    takes the caller's mobile in ``phone``."""
     user = _user(request)
     handler = ACTIONS.get(action)
     if handler is None:

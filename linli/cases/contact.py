@@ -5,6 +5,8 @@ reads it: screens and the API show ``contact_phone_masked``; the few callers tha
 SMS to a hotline caller) go through ``contact_phone_reveal``; a staff member sees it only through
 ``linli.security.reveal.pii_reveal`` (capability, scope, reason, one audit row — the workbench reveal view).
 Lookups by number go through the blind index (``cases_with_contact_phone``), never the ciphertext column.
+The mobiles of callers following a case (``CaseCaller``, written by ``services.callers``) are read here too,
+for an SMS only (``caller_phones_reveal``).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Iterable
 from django.db.models import QuerySet
 
 from linli.cases.errors import CaseError
-from linli.cases.models import Case
+from linli.cases.models import Case, CaseCaller
 
 _DIGITS = re.compile(r"^\+?[0-9][0-9\- ]{4,19}$")
 
@@ -57,3 +59,12 @@ def contact_phones_reveal(case_ids: Iterable[int]) -> dict[int, str]:
         return {}
     rows = Case.objects.filter(pk__in=ids).exclude(contact_phone="").values_list("pk", "contact_phone")
     return dict(rows)
+
+
+def caller_phones_reveal(case_ids: Iterable[int]) -> dict[int, list[str]]:
+    """The full mobiles of the callers following each case, for an SMS only (never shown or logged)."""
+    out: dict[int, list[str]] = {}
+    rows = CaseCaller.objects.filter(case_id__in=set(case_ids)).order_by("pk").values_list("case_id", "phone")
+    for case_id, phone in rows:
+        out.setdefault(case_id, []).append(phone)
+    return out

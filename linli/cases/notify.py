@@ -20,7 +20,7 @@ from django.db import transaction
 from linli.accounts.models import Membership, User
 from linli.accounts.roles import ROLE_CAPABILITIES, Capability
 from linli.accounts.services import AccountError, phone_normalize
-from linli.cases.contact import contact_phone_reveal, contact_phones_reveal
+from linli.cases.contact import caller_phones_reveal, contact_phone_reveal, contact_phones_reveal
 from linli.cases.ladder import level_region_path
 from linli.cases.models import Case, CaseFollower
 from linli.notifications.outbox import TaskInTransaction
@@ -39,6 +39,7 @@ class Rule:
     followers: bool = False
     title: str = ""
     reporter_title: str = ""  # what the reporter reads, where it differs from the staff's title
+    caller: str = ""  # the outcome told by SMS to callers following the case (services.callers); "" none
 
 
 RULES: dict[str, Rule] = {
@@ -57,8 +58,12 @@ RULES: dict[str, Rule] = {
     "rate": Rule(reporter=True, title="您的评价已记录,工单已结案"),
     "accept": Rule(reporter=True, title="您的诉求已开始办理"),
     "return": Rule(dispatchers=True, title="工单被退回,请重新交办"),
-    "resolve": Rule(reporter=True, reporter_sms=True, followers=True, title="您的诉求已办结,请评价"),
-    "answer": Rule(reporter=True, reporter_sms=True, followers=True, title="您的诉求已答复,请评价"),
+    "resolve": Rule(
+        reporter=True, reporter_sms=True, followers=True, caller="已办结", title="您的诉求已办结,请评价"
+    ),
+    "answer": Rule(
+        reporter=True, reporter_sms=True, followers=True, caller="已答复", title="您的诉求已答复,请评价"
+    ),
     "reject": Rule(reporter=True, reporter_sms=True, title="您的诉求不属于受理范围"),
     "merge": Rule(reporter=True, title="您的诉求已与相同问题合并办理"),
     "escalate": Rule(reporter=True, dispatchers=True, title="工单已提请上级办理"),
@@ -69,9 +74,13 @@ RULES: dict[str, Rule] = {
         title="工单转入评议",
         reporter_title="您的不满意评价已记录,工单已转入评议",
     ),
-    "review_uphold": Rule(reporter=True, followers=True, title="评议结果:认定已办结"),
+    "review_uphold": Rule(
+        reporter=True, followers=True, caller="经评议认定已办结", title="评议结果:认定已办结"
+    ),
     "review_redo": Rule(dispatchers=True, reporter=True, title="评议结果:重新交办"),
-    "close_unresolved": Rule(reporter=True, followers=True, title="工单未能解决,已结案"),
+    "close_unresolved": Rule(
+        reporter=True, followers=True, caller="未能解决,已结案", title="工单未能解决,已结案"
+    ),
     # The sweep's public steps (sent in bulk by ``cases_notify_reporters``): the reporter hears of both.
     "escalate_timed": Rule(reporter=True, reporter_sms=True, title="已超时升级至上级办理"),
     "auto_close": Rule(reporter=True, reporter_sms=True, title="已自动结案(逾期未评价)"),
@@ -86,6 +95,10 @@ def case_link(case: Case) -> str:
 
 def reporter_sms_text(number: str, title: str) -> str:
     return f"【邻里】您的诉求(编号{number}){title}。"
+
+
+def caller_sms_text(number: str, outcome: str) -> str:
+    return f"【邻里】您来电反映的问题(工单编号{number}){outcome}。"
 
 
 def _roles_with(capability: str) -> list[str]:
@@ -214,6 +227,19 @@ def case_notify(*, case: Case, action: str, event_id: int, actor: User | None) -
     if rule.followers:
         followers = [f.user for f in CaseFollower.objects.filter(case=case).select_related("user")]
         _send(recipients=followers, kind=kind, title=title, body=body, link=link, sms=None, key=f"{key}:f")
+    if rule.caller:
+        phones = caller_phones_reveal([case.pk]).get(case.pk, [])
+        sms = caller_sms_text(case.number, rule.caller)
+        _send(
+            recipients=[],
+            kind=kind,
+            title=title,
+            body=body,
+            link=link,
+            sms=sms,
+            key=f"{key}:c",
+            phones=phones,
+        )
 
 
 def case_submitted_task() -> TaskInTransaction:

@@ -34,6 +34,7 @@ class Who(StrEnum):
     ASSIGNER = "assigner"  # cases.assign at the case's level or above
     SUPERVISOR = "supervisor"  # cases.supervise at the case's level or above
     REVIEWER = "reviewer"  # cases.review at the case's level or above (评议, 回访 rating by phone)
+    INTAKE = "intake"  # cases.intake, on a case this user may see (代客: a caller told of it follows it)
     SYSTEM = "system"  # the SLA sweep
 
 
@@ -43,6 +44,7 @@ WHO_CAPABILITY: dict[Who, str] = {
     Who.ASSIGNER: Capability.CASES_ASSIGN,
     Who.SUPERVISOR: Capability.CASES_SUPERVISE,
     Who.REVIEWER: Capability.CASES_REVIEW,
+    Who.INTAKE: Capability.CASES_INTAKE,
 }
 _LEVEL_BOUND = (Who.TRIAGER, Who.ASSIGNER, Who.SUPERVISOR, Who.REVIEWER)
 # A case is a handler's only while it is in their hands (the "handle" queue shows the same): the unit the
@@ -69,6 +71,8 @@ def case_relations(user: User | AnonymousUser | None, case: Case) -> frozenset[W
     # An assignee who lost their grid or unit since (AC-4) no longer sees the case and may not act.
     if case.status in IN_HAND and not handle.is_empty and handles_it and may_view(user, case):
         rel.add(Who.HANDLER)
+    if not scope_for(user, Capability.CASES_INTAKE).is_empty and may_view(user, case):
+        rel.add(Who.INTAKE)
     level_path = level_region_path(case.region_path, case.level)
     for who in _LEVEL_BOUND:
         scope = scope_for(user, WHO_CAPABILITY[who])

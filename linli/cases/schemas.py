@@ -151,6 +151,9 @@ class ActionIn(Schema):
     rejected_to_text: str = Field("", max_length=100)
     duplicate_of_id: int | None = None
     result_text: str = Field("", max_length=2000)
+    phone: str = Field(
+        "", max_length=20, description="caller_follow: the caller's mobile (SMS at the outcome)"
+    )
     photos_public: bool = False
     rating: str = ""
     urgency: str = "normal"

@@ -22,6 +22,7 @@ from linli.cases.models import (
     TRIAGE_CLOCK_STATUSES,
     Case,
     CaseAttachment,
+    CaseCaller,
     CaseEvent,
     CaseKind,
     Category,
@@ -607,3 +608,8 @@ __all__ = [
     "categories_tree",
     "resolution_level_shares",
 ]
+
+
+def case_callers_masked(case: Case) -> list[str]:
+    """The numbers of the callers following the case (``CaseCaller``) as screens show them (138****5678)."""
+    return list(CaseCaller.objects.filter(case=case).order_by("pk").values_list("phone_masked", flat=True))

@@ -162,6 +162,8 @@ TRANSITIONS: dict[str, Transition] = {
         _t("accept_warn", _("接单临期预警"), ACCEPT_CLOCK, None, {Who.SYSTEM}),
         _t("accept_overdue", _("接单超时"), ACCEPT_CLOCK, None, {Who.SYSTEM}),
         _t("follow", _("关注(我也遇到)"), OPEN, None, {Who.PUBLIC}, public=True, guard="not_reporter"),
+        # 代客: a caller without an account, told the problem is already filed, hears of it by SMS.
+        _t("caller_follow", _("来电人关注"), OPEN, None, {Who.INTAKE}),
         # A unit's own system reports progress through Open311 (servicerequestupdates): public, so the
         # reporter reads the note; the public sees the step's name only.
         _t(

@@ -36,4 +36,5 @@ urlpatterns = [
     path("wb/<int:case_id>/", workbench.detail, name="detail"),
     path("wb/<int:case_id>/act/<str:action>/", workbench.act, name="act"),
     path("wb/<int:case_id>/reveal/", workbench.reveal, name="reveal"),
+    path("wb/<int:case_id>/caller/", workbench.caller_follow, name="caller_follow"),
 ]

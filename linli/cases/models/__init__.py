@@ -27,6 +27,7 @@ from linli.cases.models.policy import DurationUnit, EscalationLevel, LadderLevel
 from linli.cases.models.records import (
     AttachmentKind,
     CaseAttachment,
+    CaseCaller,
     CaseEvent,
     CaseFollower,
     CaseNumberCounter,
@@ -46,6 +47,7 @@ __all__ = [
     "AttachmentKind",
     "Case",
     "CaseAttachment",
+    "CaseCaller",
     "CaseEvent",
     "CaseFollower",
     "CaseKind",

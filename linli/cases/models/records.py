@@ -1,12 +1,17 @@
-"""The case's records: its history (events), photos, 督办 flags, followers and the per-day number counter."""
+"""The case's records: its history (events), photos, 督办 flags, followers (residents and phone callers) and the
+per-day number counter."""
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from linli.cases.models.case import Case, Urgency
+from linli.cases.models.case import _CASE_RETENTION, Case, Urgency
+from linli.security.fields import BlindIndexField, EncryptedTextField
+from linli.security.pii import PiiTag
 
 
 class CaseEvent(models.Model):
@@ -132,6 +137,56 @@ class CaseFollower(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} → {self.case_id}"
+
+
+class CaseCaller(models.Model):
+    """A caller without an account who was told at 代客 intake that their problem is already filed, and asked to
+    hear of it: the mobile gets an SMS when the case is settled, as the case's followers are told in-app.
+
+    Read and written only through ``linli.cases.services.callers``: the number is encrypted at rest with a
+    blind index for the duplicate check and a person's data request (PI-1); screens show ``phone_masked``.
+    """
+
+    case = models.ForeignKey(Case, verbose_name=_("工单"), on_delete=models.CASCADE, related_name="callers")
+    phone = EncryptedTextField(_("来电号码"))
+    phone_index = BlindIndexField(source="phone", kind="phone")
+    phone_masked = models.CharField(_("来电号码(脱敏)"), max_length=20)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("登记人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
+
+    pii_fields: ClassVar[dict[str, PiiTag]] = {
+        "phone": PiiTag(
+            category="phone",
+            purpose="短信告知来电人其反映问题的办理结果",
+            retention=_CASE_RETENTION,
+            retention_days=1095,
+        ),
+        "phone_index": PiiTag(
+            category="phone",
+            purpose="同一来电人不重复登记;按电话查找本人的记录(密钥哈希,不可逆)",
+            retention=_CASE_RETENTION,
+            retention_days=1095,
+        ),
+        "phone_masked": PiiTag(
+            category="phone", purpose="工单页面展示(已脱敏)", retention=_CASE_RETENTION, retention_days=1095
+        ),
+    }
+
+    class Meta:
+        verbose_name = _("来电关注人")
+        verbose_name_plural = _("来电关注人")
+        ordering = ["case_id", "created_at"]
+        constraints = [models.UniqueConstraint(fields=["case", "phone_index"], name="casecaller_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.phone_masked} → {self.case_id}"
 
 
 class CaseNumberCounter(models.Model):

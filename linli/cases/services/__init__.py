@@ -1,5 +1,6 @@
 """Writes of the closed loop, one function per use case (keyword-only, typed). Import them from here."""
 
+from linli.cases.services.callers import CallerResult, case_caller_add
 from linli.cases.services.escalation import case_escalate
 from linli.cases.services.feedback import (
     REVIEW_DECISIONS,
@@ -29,6 +30,7 @@ from linli.cases.services.workflow import (
 
 __all__ = [
     "REVIEW_DECISIONS",
+    "CallerResult",
     "ExternalUpdate",
     "FollowResult",
     "SubmitResult",
@@ -36,6 +38,7 @@ __all__ = [
     "case_accept",
     "case_answer",
     "case_assign",
+    "case_caller_add",
     "case_close_unresolved",
     "case_comment",
     "case_escalate",

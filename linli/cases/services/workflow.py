@@ -31,6 +31,7 @@ from linli.cases.models import (
     Urgency,
 )
 from linli.cases.routing import route_unit
+from linli.cases.services.callers import case_callers_merge
 from linli.cases.sla import accept_deadline, deadlines_compute, policy_book_load, resolve_deadline, warn_time
 from linli.cases.transitions import case_transition
 from linli.core.scoping import may_view
@@ -185,6 +186,7 @@ def case_merge(*, case_id: int, actor: User, duplicate_of_id: int, note: str = "
                 Case.objects.filter(pk=original.pk).update(follower_count=F("follower_count") + 1)
             except IntegrityError:
                 pass  # already following it
+        case_callers_merge(duplicate=case, original=original)  # and its callers' mobiles, by SMS
         CaseEvent.objects.create(
             case=original,
             actor=actor,

@@ -1,6 +1,7 @@
 """代客登记 in a real browser (Debian's Chromium through Playwright): as the clerk chooses the category and
 types the caller's coordinates, the open case of that kind already filed there appears beside the form,
-with its number (htmx, no CSP violation), so the caller can be told instead of filing it twice; a click
+with its number (htmx, no CSP violation), so the caller can be told instead of filing it twice, and
+the caller's mobile made to follow it with one click; a click
 on the map moves the pin and fills in the coordinates. Set ``LINLI_SCREENSHOT_DIR`` to keep a screenshot."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import pytest
 
 from linli.accounts.roles import Role
 from linli.accounts.tests.factories import ResidentFactory
+from linli.cases.models import CaseCaller
 from linli.cases.services import case_submit
 from linli.cases.tests.factories import category, grid_point
 from linli.core.tests.browser import (
@@ -70,6 +72,12 @@ def test_the_clerk_sees_the_case_already_filed_there_while_filling_in_the_form(
                 page.screenshot(
                     path=f"{os.environ['LINLI_SCREENSHOT_DIR']}/intake-similar.png", full_page=True
                 )
+            # the caller asks to hear of it: their mobile, typed in the form, follows the case (htmx POST)
+            page.wait_for_load_state("networkidle")  # the panel's last refresh is in (one per changed field)
+            page.fill("#id_contact_phone", "13800138000")
+            with page.expect_response(lambda r: f"/cases/wb/{filed.pk}/caller/" in r.url):
+                page.get_by_role("button", name="来电人关注此工单").click()
+            expect(page.locator(f"#caller-{filed.pk}")).to_contain_text("已登记:138****8000")
             pin = page.locator("#intake-map path.leaflet-interactive")
             expect(pin).to_have_count(1)  # the typed point shows as the pin
             # a click on the map moves the pin and fills in the coordinates, which ask again
@@ -83,3 +91,4 @@ def test_the_clerk_sees_the_case_already_filed_there_while_filling_in_the_form(
         finally:
             browser.close()
     assert problems == []
+    assert list(CaseCaller.objects.filter(case=filed).values_list("phone", flat=True)) == ["13800138000"]

@@ -26,6 +26,7 @@ def actor_for(w: World, who: frozenset[Who]) -> User | None:
         (Who.REVIEWER, w.secretary0),
         (Who.REPORTER, w.resident),
         (Who.PUBLIC, w.resident2),
+        (Who.INTAKE, w.window0),
     ]
     for relation, user in order:
         if relation in who:

@@ -163,6 +163,7 @@ def _detail_context(
         "supervisions": list(Supervision.objects.filter(case=case).select_related("supervisor")[:20]),
         "contact_name": mask_name(case.contact_name),
         "contact_phone": case.contact_phone_masked,
+        "callers": selectors.case_callers_masked(case),
         "reporter_name": mask_name(str(reporter)) if reporter else "",
         "reporter_phone": mask_phone(reporter.phone) if reporter else "",
         "may_reveal": may_reveal(user, case) or handler_duty(user, case),
@@ -383,6 +384,23 @@ def intake_similar(request: HttpRequest) -> HttpResponse:
         return HttpResponse("")  # the panel stays empty (and hidden)
     rows = [(case, distance, status_label(case.status)) for case, distance in found]
     return render(request, "cases/wb/_intake_similar.html", {"rows": rows, "by_point": lat is not None})
+
+
+@staff_view(Capability.CASES_INTAKE)
+@require_POST
+def caller_follow(request: HttpRequest, case_id: int) -> HttpResponse:
+    """代客: the caller (the intake form's 联系电话) follows a case offered beside the form and is told its
+    number, instead of filing the same problem again; they hear of the outcome by SMS (services.callers).
+    Answers a line for the panel, also for a refusal (a landline, a case closed meanwhile)."""
+    try:
+        result = svc.case_caller_add(
+            case_id=case_id, phone=request.POST.get("contact_phone", ""), actor=user_of(request)
+        )
+    except CaseError as exc:
+        if exc.status == 404:
+            raise Http404 from exc
+        return render(request, "cases/wb/_caller_follow.html", {"error": exc.message})
+    return render(request, "cases/wb/_caller_follow.html", {"result": result})
 
 
 def handler_duty(user: User, case: Case) -> bool:

@@ -1,0 +1,103 @@
+"""Phone callers following a case (``CaseCaller``): 代客 intake, and duplicates merged into the original.
+
+A caller without an account, told at the window or on the hotline that their problem is already filed,
+can ask to hear of it instead of filing it again. The clerk adds their mobile to the case (the
+``caller_follow`` step, an event in the history, the number masked there); when the case is settled the
+mobile gets the SMS that followers with an account read in-app (``notify.RULES[...].caller``). An
+anonymous hotline reporter whose case is merged as a duplicate follows the original the same way.
+
+The only writer of ``CaseCaller.phone`` (encrypted, blind index; PI-1): screens show
+``phone_masked``; the full numbers are read for an SMS only (``contact.caller_phones_reveal``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from linli.accounts.services import AccountError, phone_normalize
+from linli.cases.contact import caller_phones_reveal, phone_mask
+from linli.cases.errors import CaseError
+from linli.cases.models import Case, CaseCaller
+from linli.cases.transitions import case_transition
+
+if TYPE_CHECKING:
+    from linli.accounts.models import User
+
+
+@dataclass(frozen=True)
+class CallerResult:
+    case: Case
+    phone_masked: str
+    created: bool  # False: this number already follows the case
+
+
+class _AlreadyFollowing(Exception):
+    pass
+
+
+def _mobile(raw: str) -> str | None:
+    try:
+        return phone_normalize(raw)
+    except AccountError:
+        return None  # a landline (or nothing): no SMS can reach it
+
+
+def _mobile_or_error(raw: str) -> str:
+    mobile = _mobile(raw)
+    if mobile is None:
+        # Only a mobile can be told by SMS; a landline caller is given the case number to call back with.
+        raise CaseError("invalid_mobile", "请填写来电人的手机号码(办理结果以短信告知)")
+    return mobile
+
+
+def case_caller_add(*, case_id: int, phone: str, actor: User) -> CallerResult:
+    """代客: the caller's mobile follows an open case this clerk may see (cases.intake). Idempotent: the same
+    number twice is one follower (``created`` False, no second event)."""
+    mobile = _mobile_or_error(phone)
+    masked = phone_mask(mobile)
+    try:
+        with transaction.atomic():
+            result = case_transition(
+                case_id=case_id,
+                action="caller_follow",
+                actor=actor,
+                effect=lambda c: {"follower_count": c.follower_count + 1},
+                data={"phone": masked},
+            )
+            # The case row is locked by the transition: the check and the insert are one at a time.
+            if CaseCaller.objects.filter(case_id=case_id, phone_index__matches=mobile).exists():
+                raise _AlreadyFollowing
+            try:
+                with transaction.atomic():
+                    CaseCaller.objects.create(
+                        case_id=case_id, phone=mobile, phone_masked=masked, added_by=actor
+                    )
+            except IntegrityError as exc:  # the same number under the index's other key (rotation)
+                raise _AlreadyFollowing from exc
+    except _AlreadyFollowing:
+        return CallerResult(case=Case.objects.get(pk=case_id), phone_masked=masked, created=False)
+    return CallerResult(case=result.case, phone_masked=masked, created=True)
+
+
+def case_callers_merge(*, duplicate: Case, original: Case) -> int:
+    """Inside the merge's transaction: the duplicate's callers, and its anonymous reporter's mobile, follow
+    the original (each number once). Returns how many were added."""
+    phones = caller_phones_reveal([duplicate.pk]).get(duplicate.pk, [])
+    if duplicate.reporter_id is None and (mobile := _mobile(duplicate.contact_phone)) is not None:
+        phones.append(mobile)
+    known = set(caller_phones_reveal([original.pk]).get(original.pk, []))
+    if original.reporter_id is None and (mobile := _mobile(original.contact_phone)) is not None:
+        known.add(mobile)  # the original's own anonymous reporter hears of it already
+    added = 0
+    for phone in dict.fromkeys(phones):
+        if phone in known:
+            continue
+        CaseCaller.objects.create(case=original, phone=phone, phone_masked=phone_mask(phone), added_by=None)
+        added += 1
+    if added:
+        Case.objects.filter(pk=original.pk).update(follower_count=F("follower_count") + added)
+    return added
