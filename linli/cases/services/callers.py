@@ -76,7 +76,7 @@ def case_caller_add(*, case_id: int, phone: str, actor: User) -> CallerResult:
                     CaseCaller.objects.create(
                         case_id=case_id, phone=mobile, phone_masked=masked, added_by=actor
                     )
-            except IntegrityError as exc:  # the same number under the index's other key (rotation)
+            except IntegrityError as exc:  # the unique index: the backstop of the check above
                 raise _AlreadyFollowing from exc
     except _AlreadyFollowing:
         return CallerResult(case=Case.objects.get(pk=case_id), phone_masked=masked, created=False)
