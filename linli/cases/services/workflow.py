@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -152,7 +152,7 @@ def case_reject(
 
 
 def case_merge(*, case_id: int, actor: User, duplicate_of_id: int, note: str = "") -> Case:
-    """合并: this case repeats another; its reporter follows the original from now on."""
+    """合并: this case repeats another; its reporter, followers and callers follow the original from now on."""
     original = Case.objects.for_user(actor).filter(pk=duplicate_of_id).first()
     if original is None:
         raise CaseError("unknown_original", "要合并到的工单不存在或无权访问")
@@ -179,13 +179,14 @@ def case_merge(*, case_id: int, actor: User, duplicate_of_id: int, note: str = "
             data={"duplicate_of": original.number},
         )
         case = result.case
-        if case.reporter_id and case.reporter_id != original.reporter_id:
-            try:
-                with transaction.atomic():
-                    CaseFollower.objects.create(case=original, user_id=case.reporter_id)
-                Case.objects.filter(pk=original.pk).update(follower_count=F("follower_count") + 1)
-            except IntegrityError:
-                pass  # already following it
+        # The duplicate's reporter and its followers follow the original (each once; not its own reporter).
+        users = {case.reporter_id} if case.reporter_id else set()
+        users |= set(CaseFollower.objects.filter(case=case).values_list("user_id", flat=True))
+        users -= set(CaseFollower.objects.filter(case=original).values_list("user_id", flat=True))
+        users.discard(original.reporter_id)
+        CaseFollower.objects.bulk_create([CaseFollower(case=original, user_id=u) for u in sorted(users)])
+        if users:
+            Case.objects.filter(pk=original.pk).update(follower_count=F("follower_count") + len(users))
         case_callers_merge(duplicate=case, original=original)  # and its callers' mobiles, by SMS
         CaseEvent.objects.create(
             case=original,

@@ -136,6 +136,28 @@ def test_merge_makes_the_reporter_follow_the_original(world: World) -> None:
     assert err.value.code == "merge_into_self"
 
 
+def test_merge_passes_the_duplicates_followers_on_once_each(world: World) -> None:
+    from linli.accounts.tests.factories import ResidentFactory
+    from linli.cases.services import case_follow
+
+    original = submit(world)
+    dup = submit(world, reporter=world.resident2)
+    neighbour, both = ResidentFactory(), ResidentFactory()
+    Case.objects.filter(pk__in=[original.pk, dup.pk]).update(is_public=True)
+    case_follow(case_id=dup.pk, user=neighbour)
+    case_follow(case_id=dup.pk, user=both)
+    case_follow(case_id=dup.pk, user=world.resident)  # the original's own reporter: not a follower of it
+    case_follow(case_id=original.pk, user=both)  # already following the original
+    case_merge(case_id=dup.pk, actor=world.secretary0, duplicate_of_id=original.pk)
+    followers = set(CaseFollower.objects.filter(case=original).values_list("user_id", flat=True))
+    assert followers == {world.resident2.pk, neighbour.pk, both.pk}
+    assert Case.objects.get(pk=original.pk).follower_count == 3
+    # they hear of the original's outcome
+    case_answer(case_id=original.pk, actor=world.secretary0, result_text="已清运")
+    told = set(Notification.objects.filter(kind="case.answer").values_list("recipient_id", flat=True))
+    assert {world.resident2.pk, neighbour.pk, both.pk} <= told
+
+
 def test_answer_resolves_an_inquiry_directly(world: World) -> None:
     case = submit(world, kind="inquiry", category_id=category("general.other").pk)
     case = case_answer(case_id=case.pk, actor=world.secretary0, result_text="办理时间为工作日9:00-17:30")
