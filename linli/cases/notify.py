@@ -242,6 +242,21 @@ def case_notify(*, case: Case, action: str, event_id: int, actor: User | None) -
         )
 
 
+def case_caller_confirm(*, case: Case, phone: str, event_id: int) -> None:
+    """The SMS a caller gets when made to follow a case at 代客 (``services.callers``): the number they were
+    told, and that the outcome will follow (inside the step's transaction; once per event)."""
+    _send(
+        recipients=[],
+        kind="case.caller_follow",
+        title="来电人关注",
+        body=f"工单 {case.number}",
+        link=case_link(case),
+        sms=caller_sms_text(case.number, "正在办理,办结后将短信告知您"),
+        key=f"case:{case.pk}:caller_follow:{event_id}",
+        phones=[phone],
+    )
+
+
 def case_submitted_task() -> TaskInTransaction:
     """The task that tells of a new case (``case_notify_submitted``): made before the submitting
     transaction, ``.enqueue(case_id, event_id)`` inside it.

@@ -3,7 +3,8 @@
 A caller without an account, told at the window or on the hotline that their problem is already filed,
 can ask to hear of it instead of filing it again. The clerk adds their mobile to the case (the
 ``caller_follow`` step, an event in the history, the number masked there); when the case is settled the
-mobile gets the SMS that followers with an account read in-app (``notify.RULES[...].caller``). An
+mobile gets an SMS with the number at once (``notify.case_caller_confirm``) and, when the case is settled,
+the one followers with an account read in-app (``notify.RULES[...].caller``). An
 anonymous hotline reporter whose case is merged as a duplicate follows the original the same way.
 
 The only writer of ``CaseCaller.phone`` (encrypted, blind index; PI-1): screens show
@@ -22,6 +23,7 @@ from linli.accounts.services import AccountError, phone_normalize
 from linli.cases.contact import caller_phones_reveal, phone_mask
 from linli.cases.errors import CaseError
 from linli.cases.models import Case, CaseCaller
+from linli.cases.notify import case_caller_confirm
 from linli.cases.transitions import case_transition
 
 if TYPE_CHECKING:
@@ -78,6 +80,7 @@ def case_caller_add(*, case_id: int, phone: str, actor: User) -> CallerResult:
                     )
             except IntegrityError as exc:  # the unique index: the backstop of the check above
                 raise _AlreadyFollowing from exc
+            case_caller_confirm(case=result.case, phone=mobile, event_id=result.event.pk)
     except _AlreadyFollowing:
         return CallerResult(case=Case.objects.get(pk=case_id), phone_masked=masked, created=False)
     return CallerResult(case=result.case, phone_masked=masked, created=True)

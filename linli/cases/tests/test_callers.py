@@ -63,7 +63,10 @@ def test_a_window_clerk_adds_a_caller_who_is_told_the_outcome_by_sms(world: Worl
     assert event.data["phone"] == "138****8000" and MOBILE not in str(event.data)
     assert event.actor == world.window0 and not event.is_public
 
-    assert caller_sms(case) == []  # nothing until the outcome
+    (confirmed,) = OutboxMessage.objects.filter(dedup_key__startswith=f"case:{case.pk}:caller_follow:")
+    assert confirmed.phone_display == "138****8000" and case.number in confirmed.text
+    assert "办结后将短信告知您" in confirmed.text and "垃圾" not in confirmed.text  # the number, no content
+    assert caller_sms(case) == []  # nothing more until the outcome
     settle(world, case)
     (sms,) = caller_sms(case)
     assert sms.phone_display == "138****8000"
@@ -77,6 +80,7 @@ def test_the_same_number_twice_is_one_caller_and_one_event(world: World) -> None
     assert not again.created
     assert CaseCaller.objects.filter(case=case).count() == 1
     assert CaseEvent.objects.filter(case=case, action="caller_follow").count() == 1
+    assert OutboxMessage.objects.filter(dedup_key__contains=":caller_follow:").count() == 1  # one SMS
     assert Case.objects.get(pk=case.pk).follower_count == case.follower_count + 1
 
 
