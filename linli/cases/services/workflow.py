@@ -183,7 +183,8 @@ def case_merge(*, case_id: int, actor: User, duplicate_of_id: int, note: str = "
         users = {case.reporter_id} if case.reporter_id else set()
         users |= set(CaseFollower.objects.filter(case=case).values_list("user_id", flat=True))
         users -= set(CaseFollower.objects.filter(case=original).values_list("user_id", flat=True))
-        users.discard(original.reporter_id)
+        if original.reporter_id is not None:
+            users.discard(original.reporter_id)
         CaseFollower.objects.bulk_create([CaseFollower(case=original, user_id=u) for u in sorted(users)])
         if users:
             Case.objects.filter(pk=original.pk).update(follower_count=F("follower_count") + len(users))
