@@ -38,7 +38,7 @@ class CallerResult:
 
 
 class _AlreadyFollowing(Exception):
-    pass
+    """This number already follows the case: the step (event, count) is rolled back; the answer says so."""
 
 
 def _mobile(raw: str) -> str | None:
