@@ -77,7 +77,11 @@ def test_the_clerk_sees_the_case_already_filed_there_while_filling_in_the_form(
             page.fill("#id_contact_phone", "13800138000")
             with page.expect_response(lambda r: f"/cases/wb/{filed.pk}/caller/" in r.url):
                 page.get_by_role("button", name="来电人关注此工单").click()
-            expect(page.locator(f"#caller-{filed.pk}")).to_contain_text("已登记:138****8000")
+            expect(page.locator("#caller-result")).to_contain_text("已登记:138****8000")
+            # a refresh of the panel (another field changed) leaves the answer in place
+            with page.expect_response(lambda r: "/cases/wb/new/similar/" in r.url):
+                page.locator("#id_lat").dispatch_event("change")
+            expect(page.locator("#caller-result")).to_contain_text(filed.number)
             pin = page.locator("#intake-map path.leaflet-interactive")
             expect(pin).to_have_count(1)  # the typed point shows as the pin
             # a click on the map moves the pin and fills in the coordinates, which ask again

@@ -149,6 +149,8 @@ def test_the_intake_panel_adds_the_caller_and_says_so(world: World) -> None:
     ).content.decode()
     url = f"/cases/wb/{case.pk}/caller/"
     assert f'hx-post="{url}"' in panel and 'hx-include="#id_contact_phone"' in panel
+    assert 'hx-target="#caller-result"' in panel  # outside the panel: its refresh keeps the answer
+    assert 'id="caller-result"' in c.get("/cases/wb/new/").content.decode()
 
     added = c.post(url, {"contact_phone": MOBILE}, **HTMX).content.decode()
     assert "已登记" in added and "138****8000" in added and case.number in added and MOBILE not in added
