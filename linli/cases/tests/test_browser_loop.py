@@ -13,7 +13,6 @@ import os
 import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings as django_settings
@@ -24,7 +23,7 @@ from linli.accounts.tests.factories import PASSWORD
 from linli.cases.models import Case, CaseAttachment, Status
 from linli.cases.qr import building_qr_path
 from linli.cases.tests.factories import build_world, category
-from linli.core.tests.browser import CHROMIUM, CHROMIUM_ARGS, CSP_WATCH, chromium_required
+from linli.core.tests.browser import CHROMIUM, CHROMIUM_ARGS, CSP_WATCH, chromium_required, watch_page
 
 PHONE = {"width": 375, "height": 812}
 DESKTOP = {"width": 1280, "height": 900}
@@ -75,15 +74,7 @@ def test_a_resident_reports_by_qr_code_and_the_loop_closes_in_a_browser(
     violations: dict[str, list[str]] = {}
 
     def watch(page: Any) -> None:
-        page.on("pageerror", lambda exc: page_errors.append(str(exc)))
-        page.on(
-            "request",
-            lambda request: (
-                None
-                if request.url.startswith(origin + "/") or urlsplit(request.url).scheme in {"data", "blob"}
-                else off_origin.append(request.url)
-            ),
-        )
+        watch_page(page, origin, errors=page_errors, off_origin=off_origin)
 
     def seen(page: Any, label: str) -> None:
         page.wait_for_timeout(150)  # let late violations (styles, images) arrive
@@ -241,15 +232,7 @@ def test_the_report_page_locates_the_phone_offers_me_too_and_loads_the_map_on_de
             context.add_init_script(CSP_WATCH)
             page = context.new_page()
             page.set_default_timeout(15_000)
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.on(
-                "request",
-                lambda r: (
-                    None
-                    if r.url.startswith(origin + "/") or urlsplit(r.url).scheme in {"data", "blob"}
-                    else off_origin.append(r.url)
-                ),
-            )
+            watch_page(page, origin, errors=errors, off_origin=off_origin)
             page.goto(f"{origin}/cases/report/")
             assert page.evaluate("typeof window.L") == "undefined"  # no map library until it is asked for
             page.select_option("#id_category", str(leaf.pk))

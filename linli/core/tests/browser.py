@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -34,6 +35,20 @@ def chromium_required() -> None:
     """Fail (not skip) without the browser: the browser tests are part of the suite."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `apt-get install -y chromium` (`make test` does it)")
+
+
+def watch_page(page: Any, origin: str, *, errors: list[str], off_origin: list[str]) -> None:
+    """Record the page's script errors in ``errors`` and every request that leaves ``origin`` in
+    ``off_origin`` (``data:`` and ``blob:`` URLs are the page's own): everything is served from our origin."""
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on(
+        "request",
+        lambda request: (
+            None
+            if request.url.startswith(origin + "/") or urlsplit(request.url).scheme in {"data", "blob"}
+            else off_origin.append(request.url)
+        ),
+    )
 
 
 def staff_login(page: Any, origin: str, username: str, next_path: str) -> None:

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
 from linli.accounts.roles import Role
 from linli.accounts.tests.factories import PASSWORD, staff_with_role
-from linli.core.tests.browser import CHROMIUM, CHROMIUM_ARGS
+from linli.core.tests.browser import CHROMIUM, CHROMIUM_ARGS, watch_page
 from linli.places.tests.factories import build_small_district
 
 PHONE = {"width": 375, "height": 812}
@@ -51,15 +50,7 @@ def test_staff_signs_in_opens_the_map_and_reads_a_grid_card(live_server, transac
     page_errors: list[str] = []
 
     def watch(page) -> None:
-        page.on("pageerror", lambda exc: page_errors.append(str(exc)))
-        page.on(
-            "request",
-            lambda request: (
-                None
-                if request.url.startswith(origin + "/") or urlsplit(request.url).scheme in {"data", "blob"}
-                else off_origin.append(request.url)
-            ),
-        )
+        watch_page(page, origin, errors=page_errors, off_origin=off_origin)
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

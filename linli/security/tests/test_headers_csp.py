@@ -11,7 +11,6 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings as django_settings
@@ -19,7 +18,7 @@ from django.test import Client
 
 from linli.accounts.roles import Role
 from linli.accounts.tests.factories import PASSWORD, UserFactory, staff_with_role
-from linli.core.tests.browser import CHROMIUM, CHROMIUM_ARGS, CSP_WATCH, chromium_required
+from linli.core.tests.browser import CHROMIUM, CHROMIUM_ARGS, CSP_WATCH, chromium_required, watch_page
 from linli.places.tests.factories import SmallDistrict
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -206,15 +205,7 @@ def test_a_browser_sees_no_csp_violation_and_runs_no_payload(
             context.add_init_script(WATCH)
             page = context.new_page()
             page.set_default_timeout(15_000)
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.on(
-                "request",
-                lambda r: (
-                    None
-                    if r.url.startswith(origin + "/") or urlsplit(r.url).scheme in {"data", "blob"}
-                    else off_origin.append(r.url)
-                ),
-            )
+            watch_page(page, origin, errors=errors, off_origin=off_origin)
 
             def visit(path: str, ready: str = "body") -> None:
                 page.goto(origin + path)
