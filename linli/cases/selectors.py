@@ -594,9 +594,15 @@ def case_counts_by_category(user: AnyUser) -> dict[str, int]:
     return out
 
 
+def case_callers_masked(case: Case) -> list[str]:
+    """The numbers of the callers following the case (``CaseCaller``) as screens show them (138****5678)."""
+    return list(CaseCaller.objects.filter(case=case).order_by("pk").values_list("phone_masked", flat=True))
+
+
 __all__ = [
     "QueueFilters",
     "case_actions_for_user",
+    "case_callers_masked",
     "case_detail_for_user",
     "case_public_dict",
     "case_queue_for_user",
@@ -608,8 +614,3 @@ __all__ = [
     "categories_tree",
     "resolution_level_shares",
 ]
-
-
-def case_callers_masked(case: Case) -> list[str]:
-    """The numbers of the callers following the case (``CaseCaller``) as screens show them (138****5678)."""
-    return list(CaseCaller.objects.filter(case=case).order_by("pk").values_list("phone_masked", flat=True))

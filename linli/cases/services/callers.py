@@ -2,14 +2,14 @@
 
 A caller without an account, told at the window or on the hotline that their problem is already filed,
 can ask to hear of it instead of filing it again. The clerk adds their mobile to the case (the
-``caller_follow`` step, an event in the history, the number masked there); when the case is settled the
-mobile gets an SMS with the number at once (``notify.case_caller_confirm``) and, when the case is settled,
-the one followers with an account read in-app (``notify.RULES[...].caller``). An
-anonymous hotline reporter whose case is merged as a duplicate follows the original the same way.
+``caller_follow`` step, an event in the history, the number masked there); the mobile gets an SMS with the
+case number at once (``notify.case_caller_confirm``) and, when the case is settled, the outcome that
+followers with an account read in-app (``notify.RULES[...].caller``). An anonymous hotline reporter whose
+case is merged as a duplicate follows the original the same way. A mobile that hears of a case already (one
+of its callers, or its own anonymous reporter's) is not added twice.
 
 The only writer of ``CaseCaller.phone`` (encrypted, blind index; PI-1): screens show
-``phone_masked``; the full numbers are read for an SMS only (``contact.caller_phones_reveal``).
-"""
+``phone_masked``; the full numbers are read for an SMS only (``contact.caller_phones_reveal``)."""
 
 from __future__ import annotations
 
@@ -56,9 +56,17 @@ def _mobile_or_error(raw: str) -> str:
     return mobile
 
 
+def _listening(case: Case, callers: list[str]) -> set[str]:
+    """The mobiles that hear of ``case`` by SMS already: its callers and its anonymous reporter's."""
+    heard = set(callers)
+    if case.reporter_id is None and (mobile := _mobile(case.contact_phone)) is not None:
+        heard.add(mobile)
+    return heard
+
+
 def case_caller_add(*, case_id: int, phone: str, actor: User) -> CallerResult:
-    """代客: the caller's mobile follows an open case this clerk may see (cases.intake). Idempotent: the same
-    number twice is one follower (``created`` False, no second event)."""
+    """代客: the caller's mobile follows an open case this clerk may see (cases.intake). Idempotent: a number
+    that hears of the case already is not added again (``created`` False, no second event or SMS)."""
     mobile = _mobile_or_error(phone)
     masked = phone_mask(mobile)
     try:
@@ -71,7 +79,8 @@ def case_caller_add(*, case_id: int, phone: str, actor: User) -> CallerResult:
                 data={"phone": masked},
             )
             # The case row is locked by the transition: the check and the insert are one at a time.
-            if CaseCaller.objects.filter(case_id=case_id, phone_index__matches=mobile).exists():
+            callers = caller_phones_reveal([case_id]).get(case_id, [])
+            if mobile in _listening(result.case, callers):
                 raise _AlreadyFollowing
             try:
                 with transaction.atomic():
@@ -87,20 +96,14 @@ def case_caller_add(*, case_id: int, phone: str, actor: User) -> CallerResult:
 
 
 def case_callers_merge(*, duplicate: Case, original: Case) -> int:
-    """Inside the merge's transaction: the duplicate's callers, and its anonymous reporter's mobile, follow
-    the original (each number once). Returns how many were added."""
-    phones = caller_phones_reveal([duplicate.pk]).get(duplicate.pk, [])
-    if duplicate.reporter_id is None and (mobile := _mobile(duplicate.contact_phone)) is not None:
-        phones.append(mobile)
-    known = set(caller_phones_reveal([original.pk]).get(original.pk, []))
-    if original.reporter_id is None and (mobile := _mobile(original.contact_phone)) is not None:
-        known.add(mobile)  # the original's own anonymous reporter hears of it already
-    added = 0
-    for phone in dict.fromkeys(phones):
-        if phone in known:
-            continue
-        CaseCaller.objects.create(case=original, phone=phone, phone_masked=phone_mask(phone), added_by=None)
-        added += 1
-    if added:
-        Case.objects.filter(pk=original.pk).update(follower_count=F("follower_count") + added)
-    return added
+    """Inside the merge's transaction: the mobiles that heard of the duplicate (its callers, its anonymous
+    reporter's) follow the original, except those that hear of it already. Returns how many were added."""
+    callers = caller_phones_reveal([duplicate.pk, original.pk])
+    heard = _listening(original, callers.get(original.pk, []))
+    new = sorted(_listening(duplicate, callers.get(duplicate.pk, [])) - heard)
+    CaseCaller.objects.bulk_create(
+        [CaseCaller(case=original, phone=phone, phone_masked=phone_mask(phone)) for phone in new]
+    )
+    if new:
+        Case.objects.filter(pk=original.pk).update(follower_count=F("follower_count") + len(new))
+    return len(new)

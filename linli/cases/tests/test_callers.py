@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
-from django.test import Client
 
-from linli.accounts.models import User
 from linli.cases.errors import CaseError, TransitionError
 from linli.cases.models import Case, CaseCaller, CaseEvent, Channel, Status
 from linli.cases.selectors import case_actions_for_user
@@ -20,16 +18,10 @@ from linli.cases.services import (
     case_submit,
 )
 from linli.cases.tests.factories import World, category, force_state, grid_point, submit
+from linli.cases.tests.test_pages_workbench import HTMX, client_for
 from linli.notifications.models import OutboxMessage
 
 MOBILE = "13800138000"
-HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-def client_for(user: User) -> Client:
-    c = Client()
-    c.force_login(user)
-    return c
 
 
 def caller_sms(case: Case) -> list[OutboxMessage]:
@@ -82,6 +74,20 @@ def test_the_same_number_twice_is_one_caller_and_one_event(world: World) -> None
     assert CaseEvent.objects.filter(case=case, action="caller_follow").count() == 1
     assert OutboxMessage.objects.filter(dedup_key__contains=":caller_follow:").count() == 1  # one SMS
     assert Case.objects.get(pk=case.pk).follower_count == case.follower_count + 1
+
+
+def test_an_anonymous_reporters_own_mobile_is_not_added_as_a_caller(world: World) -> None:
+    case = case_submit(
+        text="楼道灯坏了",
+        channel=Channel.WINDOW,
+        filed_by=world.window0,
+        community_id=world.d.communities[0].pk,
+        contact_phone="138 0013 8000",
+    ).case
+    result = case_caller_add(case_id=case.pk, phone=MOBILE, actor=world.window0)
+    assert not result.created  # they hear of every public step already, as its reporter
+    assert not CaseCaller.objects.exists()
+    assert not CaseEvent.objects.filter(case=case, action="caller_follow").exists()
 
 
 @pytest.mark.parametrize("phone", ["010-12345678", "", "1380013800x"])
